@@ -1,0 +1,376 @@
+package token
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unsafe"
+
+	"satchel.dev/internal/jsonx"
+	"satchel.dev/keyring"
+)
+
+// DefaultMaxSize is the default limit on the length of a token string:
+// 4096 bytes, the most a browser stores for one cookie (name, value and
+// attributes together), so it is a generous bound on the value alone.
+const DefaultMaxSize = 4096
+
+// Claims is the content of a token.
+//
+// Expiry is required. IssuedAt, NotBefore and ID are written only when set.
+// Data holds the session's values under one claim, "data", so that user
+// keys never collide with registered claims.
+type Claims struct {
+	Expiry    time.Time // "exp": the token is refused from this instant on
+	IssuedAt  time.Time // "iat": optional; a token issued in the future is refused
+	NotBefore time.Time // "nbf": optional; the token is refused before this instant
+	ID        string    // "jti": optional token or session identifier
+
+	// Data maps session keys to values. Seal encodes each value as JSON:
+	// json.RawMessage values are checked and written as they are, common
+	// types (string, bool, integers, floats, []any, []string,
+	// map[string]any, map[string]string) are encoded directly, and any
+	// other type goes through encoding/json. Open fills Data with
+	// json.RawMessage values, untouched and ready to be re-sealed.
+	Data map[string]any
+
+	// KeyID is set by Open to the id of the key that opened the token. Seal
+	// ignores it.
+	KeyID string
+}
+
+// Options are the limits and the clock for [Seal] and [Open]. The zero value
+// (or a nil *Options) means: DefaultMaxSize, no leeway, the system clock.
+type Options struct {
+	// MaxSize bounds the length of the token string in bytes. Zero means
+	// DefaultMaxSize.
+	MaxSize int
+	// Leeway tolerates clock skew between servers: exp is enforced Leeway
+	// late, nbf and iat Leeway early. Negative values are treated as zero.
+	Leeway time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) maxSize() int {
+	if o == nil || o.MaxSize <= 0 {
+		return DefaultMaxSize
+	}
+	return o.MaxSize
+}
+
+func (o *Options) now() time.Time {
+	if o == nil || o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+func (o *Options) leeway() time.Duration {
+	if o == nil || o.Leeway < 0 {
+		return 0
+	}
+	return o.Leeway
+}
+
+// claimLimits bound the strict claims reader. They apply in Seal too, so
+// that Seal never produces a token Open would refuse.
+var claimLimits = jsonx.DefaultLimits
+
+// b64 is unpadded base64url that refuses padding and non-zero trailing
+// bits. (It still skips CR and LF, which canonical checks refuse first.)
+var b64 = base64.RawURLEncoding.Strict()
+
+// The footer is exactly {"kid":"k4.lid.<44 base64url characters>"}.
+const (
+	footerPrefix = `{"kid":"`
+	footerSuffix = `"}`
+	kidLen       = len("k4.lid.") + 44
+	footerLen    = len(footerPrefix) + kidLen + len(footerSuffix)
+)
+
+var footerEncodedLen = b64.EncodedLen(footerLen)
+
+// nonceSource is where Seal reads nonces; tests replace it.
+var nonceSource io.Reader = rand.Reader
+
+// Seal encrypts claims under key as a PASETO v4.local token with a fresh
+// random nonce. The footer names the key's k4.lid id; implicit is
+// authenticated but not stored in the token, so Open must be given the same
+// bytes (the middleware binds the cookie name there).
+//
+// Seal returns an error if key is zero, claims has no Expiry, a value cannot
+// be encoded, the claims would break the limits Open enforces, the random
+// source fails, or the token would exceed opts.MaxSize ([ErrTooLarge]).
+// Errors never contain claim values. Seal is safe for concurrent use.
+func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (string, error) {
+	if key.IsZero() {
+		return "", errors.New("token: seal with a zero key")
+	}
+	if claims == nil || claims.Expiry.IsZero() {
+		return "", errors.New("token: claims need an expiry")
+	}
+	pt, err := appendClaims(make([]byte, 0, 256), claims)
+	if err != nil {
+		return "", err
+	}
+	footer := make([]byte, 0, footerLen)
+	footer = append(append(append(footer, footerPrefix...), key.ID()...), footerSuffix...)
+
+	rawLen := nonceSize + len(pt) + tagSize
+	total := len(header) + b64.EncodedLen(rawLen) + 1 + b64.EncodedLen(len(footer))
+	if total > opts.maxSize() {
+		return "", ErrTooLarge
+	}
+
+	var nonce [nonceSize]byte
+	if _, err := io.ReadFull(nonceSource, nonce[:]); err != nil {
+		return "", fmt.Errorf("token: reading nonce: %w", err)
+	}
+	secret := key.ExportSecret()
+	return encode(&secret, &nonce, pt, footer, implicit, total), nil
+}
+
+// encode seals pt and writes the token text.
+func encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
+	raw := make([]byte, nonceSize+len(pt)+tagSize)
+	sealRaw(raw, secret, nonce, pt, footer, implicit)
+	out := make([]byte, 0, total)
+	out = append(out, header...)
+	out = b64.AppendEncode(out, raw)
+	if len(footer) > 0 {
+		out = append(out, '.')
+		out = b64.AppendEncode(out, footer)
+	}
+	// out is never written again, so it can back the string directly, as
+	// strings.Builder does.
+	return unsafe.String(unsafe.SliceData(out), len(out))
+}
+
+// Open authenticates and decrypts tainted, a v4.local token, with the key
+// its footer names in ring, and returns its claims.
+//
+// Checks run cheapest first, and nothing is decoded before the size check:
+// size ([ErrTooLarge]), header, canonical base64url and the exact footer
+// shape ([ErrInvalid]), key lookup by id with no trial of other keys
+// ([ErrUnknownKey]), the MAC in constant time over the token and implicit
+// ([ErrInvalid]), strict claims ([ErrInvalid]), then exp ([ErrExpired]),
+// nbf and iat ([ErrNotYetValid]) against opts.Now with opts.Leeway. On
+// any error the claims are nil. Open is safe for concurrent use.
+func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*Claims, error) {
+	if len(tainted) > opts.maxSize() {
+		return nil, ErrTooLarge
+	}
+	body, footer, ok := split(tainted)
+	if !ok {
+		return nil, ErrInvalid
+	}
+	kid, footerBytes, ok := parseFooter(footer)
+	if !ok {
+		return nil, ErrInvalid
+	}
+	key, ok := ring.Lookup(kid)
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	raw, ok := decodeSegment(body)
+	if !ok {
+		return nil, ErrInvalid
+	}
+	secret := key.ExportSecret()
+	pt, ok := openRaw(raw, &secret, footerBytes, implicit)
+	if !ok {
+		return nil, ErrInvalid
+	}
+	c, err := parseClaims(pt)
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	if err := c.check(opts.now(), opts.leeway()); err != nil {
+		return nil, err
+	}
+	c.KeyID = kid
+	return c, nil
+}
+
+// split checks the header and splits the rest into the payload and footer
+// segments. A token with no footer, an empty segment or a further dot is
+// refused: satchel's tokens always carry a footer.
+func split(tainted string) (body, footer string, ok bool) {
+	rest, found := strings.CutPrefix(tainted, header)
+	if !found {
+		return "", "", false
+	}
+	body, footer, found = strings.Cut(rest, ".")
+	if !found || body == "" || len(footer) != footerEncodedLen {
+		return "", "", false
+	}
+	return body, footer, true
+}
+
+// isB64 reports whether s uses only the base64url alphabet. The decoder
+// would silently skip CR and LF; this refuses them along with everything
+// else outside the alphabet.
+func isB64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeSegment decodes canonical unpadded base64url.
+func decodeSegment(s string) ([]byte, bool) {
+	if !isB64(s) {
+		return nil, false
+	}
+	buf := make([]byte, b64.DecodedLen(len(s)))
+	n, err := b64.Decode(buf, []byte(s))
+	if err != nil {
+		return nil, false
+	}
+	return buf[:n], true
+}
+
+// parseFooter accepts exactly {"kid":"k4.lid.<44 base64url chars>"} and
+// returns the kid and the decoded footer bytes (which the MAC covers). The
+// segment length was checked by split, so this runs in constant time and
+// never reads more than footerEncodedLen bytes of attacker input.
+func parseFooter(seg string) (string, []byte, bool) {
+	if !isB64(seg) {
+		return "", nil, false
+	}
+	var buf [footerLen + 2]byte
+	n, err := b64.Decode(buf[:], []byte(seg))
+	if err != nil || n != footerLen {
+		return "", nil, false
+	}
+	f := buf[:n]
+	if string(f[:len(footerPrefix)]) != footerPrefix || string(f[n-len(footerSuffix):]) != footerSuffix {
+		return "", nil, false
+	}
+	kid := f[len(footerPrefix) : n-len(footerSuffix)]
+	if string(kid[:len("k4.lid.")]) != "k4.lid." || !isB64(string(kid[len("k4.lid."):])) {
+		return "", nil, false
+	}
+	return string(kid), append([]byte(nil), f...), true
+}
+
+// appendClaims writes the claims object: the registered claims, then data.
+func appendClaims(dst []byte, c *Claims) ([]byte, error) {
+	dst = append(dst, `{"exp":"`...)
+	dst = c.Expiry.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, '"')
+	if !c.IssuedAt.IsZero() {
+		dst = append(dst, `,"iat":"`...)
+		dst = c.IssuedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, '"')
+	}
+	if !c.NotBefore.IsZero() {
+		dst = append(dst, `,"nbf":"`...)
+		dst = c.NotBefore.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, '"')
+	}
+	if c.ID != "" {
+		dst = append(dst, `,"jti":`...)
+		dst = jsonx.AppendString(dst, c.ID)
+	}
+	dst = append(dst, `,"data":`...)
+	var err error
+	if dst, err = jsonx.AppendValue(dst, c.Data); err != nil {
+		return nil, fmt.Errorf("token: encoding session data: %w", err)
+	}
+	dst = append(dst, '}')
+	// The claims pass the same strict reader Open uses, so Seal never
+	// produces a token that Open would refuse.
+	if err := jsonx.Valid(string(dst), claimLimits); err != nil {
+		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
+	}
+	return dst, nil
+}
+
+// parseClaims reads the decrypted claims strictly. Values in Data alias pt.
+func parseClaims(pt []byte) (*Claims, error) {
+	src := string(pt)
+	c := &Claims{}
+	var d jsonx.Decoder
+	d.Reset(src, claimLimits)
+	var haveExp bool
+	err := d.Object(func(key string) error {
+		switch key {
+		case "exp", "iat", "nbf":
+			s, err := d.String()
+			if err != nil {
+				return err
+			}
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return jsonx.ErrSyntax
+			}
+			switch key {
+			case "exp":
+				c.Expiry, haveExp = t, true
+			case "iat":
+				c.IssuedAt = t
+			case "nbf":
+				c.NotBefore = t
+			}
+		case "jti":
+			s, err := d.String()
+			if err != nil {
+				return err
+			}
+			c.ID = s
+		case "data":
+			c.Data = make(map[string]any)
+			return d.Object(func(k string) error {
+				start, end, err := d.Skip()
+				if err != nil {
+					return err
+				}
+				// The value aliases pt: no copy of its own.
+				c.Data[k] = json.RawMessage(pt[start:end:end])
+				return nil
+			})
+		default:
+			// Other claims are validated and ignored.
+			_, _, err := d.Skip()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.End(); err != nil {
+		return nil, err
+	}
+	if !haveExp {
+		return nil, jsonx.ErrSyntax
+	}
+	if c.Data == nil {
+		c.Data = make(map[string]any)
+	}
+	return c, nil
+}
+
+// check enforces exp, nbf and iat at now with leeway.
+func (c *Claims) check(now time.Time, leeway time.Duration) error {
+	if !now.Before(c.Expiry.Add(leeway)) {
+		return ErrExpired
+	}
+	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
+		return ErrNotYetValid
+	}
+	if !c.IssuedAt.IsZero() && now.Add(leeway).Before(c.IssuedAt) {
+		return ErrNotYetValid
+	}
+	return nil
+}
