@@ -1,6 +1,9 @@
 package token
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors returned by [Open] and [Seal]. Compare with [errors.Is]; none of
 // them ever carries the token, a claim or key material.
@@ -20,8 +23,10 @@ var (
 	ErrNotYetValid = errors.New("token: token not yet valid")
 
 	// ErrUnknownKey reports a well-formed token whose footer names a key id
-	// the ring does not hold. No other key is tried.
-	ErrUnknownKey = errors.New("token: unknown key id")
+	// the ring does not hold. No other key is tried. It wraps ErrInvalid,
+	// so a caller that only checks ErrInvalid treats it as any other bad
+	// token, while one that counts tokens of deleted keys can tell.
+	ErrUnknownKey = fmt.Errorf("%w: unknown key id", ErrInvalid)
 
 	// ErrTooLarge reports a token longer than the size limit. Open returns
 	// it before decoding anything; Seal returns it instead of a token that

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -170,11 +171,14 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 	if !ok {
 		return nil, ErrInvalid
 	}
-	kid, footerBytes, ok := parseFooter(footer)
+	s := getScratch()
+	defer s.release()
+	kid, footerBytes, ok := parseFooter(&s.footer, footer)
 	if !ok {
 		return nil, ErrInvalid
 	}
-	key, ok := ring.Lookup(kid)
+	// The lookup only reads kid, which nothing else holds: no copy needed.
+	key, ok := ring.Lookup(unsafe.String(unsafe.SliceData(kid), len(kid)))
 	if !ok {
 		return nil, ErrUnknownKey
 	}
@@ -183,7 +187,7 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 		return nil, ErrInvalid
 	}
 	secret := key.ExportSecret()
-	pt, ok := openRaw(raw, &secret, footerBytes, implicit)
+	pt, ok := s.openRaw(raw, &secret, footerBytes, implicit)
 	if !ok {
 		return nil, ErrInvalid
 	}
@@ -194,7 +198,7 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 	if err := c.check(opts.now(), opts.leeway()); err != nil {
 		return nil, err
 	}
-	c.KeyID = kid
+	c.KeyID = key.ID()
 	return c, nil
 }
 
@@ -213,26 +217,20 @@ func split(tainted string) (body, footer string, ok bool) {
 	return body, footer, true
 }
 
-// isB64 reports whether s uses only the base64url alphabet. The decoder
-// would silently skip CR and LF; this refuses them along with everything
-// else outside the alphabet.
-func isB64(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+// hasNewline reports whether s holds CR or LF, the two characters the
+// base64 decoder skips instead of refusing. Everything else outside the
+// base64url alphabet (padding included) makes the strict decoder fail.
+func hasNewline(s string) bool {
+	return strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0
 }
 
 // decodeSegment decodes canonical unpadded base64url.
 func decodeSegment(s string) ([]byte, bool) {
-	if !isB64(s) {
+	if hasNewline(s) {
 		return nil, false
 	}
 	buf := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(buf, []byte(s))
+	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
 	if err != nil {
 		return nil, false
 	}
@@ -243,24 +241,34 @@ func decodeSegment(s string) ([]byte, bool) {
 // returns the kid and the decoded footer bytes (which the MAC covers). The
 // segment length was checked by split, so this runs in constant time and
 // never reads more than footerEncodedLen bytes of attacker input.
-func parseFooter(seg string) (string, []byte, bool) {
-	if !isB64(seg) {
-		return "", nil, false
+func parseFooter(buf *[footerLen + 2]byte, seg string) (kid []byte, footer []byte, ok bool) {
+	if hasNewline(seg) {
+		return nil, nil, false
 	}
-	var buf [footerLen + 2]byte
-	n, err := b64.Decode(buf[:], []byte(seg))
+	f := buf[:]
+	n, err := b64.Decode(f, unsafe.Slice(unsafe.StringData(seg), len(seg)))
 	if err != nil || n != footerLen {
-		return "", nil, false
+		return nil, nil, false
 	}
-	f := buf[:n]
+	f = f[:n]
 	if string(f[:len(footerPrefix)]) != footerPrefix || string(f[n-len(footerSuffix):]) != footerSuffix {
-		return "", nil, false
+		return nil, nil, false
 	}
-	kid := f[len(footerPrefix) : n-len(footerSuffix)]
-	if string(kid[:len("k4.lid.")]) != "k4.lid." || !isB64(string(kid[len("k4.lid."):])) {
-		return "", nil, false
+	kid = f[len(footerPrefix) : n-len(footerSuffix)]
+	if string(kid[:len("k4.lid.")]) != "k4.lid." || !isB64(kid[len("k4.lid."):]) {
+		return nil, nil, false
 	}
-	return string(kid), append([]byte(nil), f...), true
+	return kid, f, true
+}
+
+// isB64 reports whether b uses only the base64url alphabet.
+func isB64(b []byte) bool {
+	for _, c := range b {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // appendClaims writes the claims object: the registered claims, then data.
@@ -283,9 +291,9 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		dst = jsonx.AppendString(dst, c.ID)
 	}
 	dst = append(dst, `,"data":`...)
-	var err error
-	if dst, err = jsonx.AppendValue(dst, c.Data); err != nil {
-		return nil, fmt.Errorf("token: encoding session data: %w", err)
+	dst, err := appendData(dst, c.Data)
+	if err != nil {
+		return nil, err
 	}
 	dst = append(dst, '}')
 	// The claims pass the same strict reader Open uses, so Seal never
@@ -294,6 +302,31 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
 	}
 	return dst, nil
+}
+
+// appendData writes the session values as a JSON object in sorted key
+// order. An encoding error names the key and the value's type, never the
+// value: session values may be secrets.
+func appendData(dst []byte, data map[string]any) ([]byte, error) {
+	var inline [32]string
+	keys := inline[:0]
+	for k := range data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonx.AppendString(dst, k)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = jsonx.AppendValue(dst, data[k]); err != nil {
+			return nil, fmt.Errorf("token: session value %q (%T) cannot be encoded as strict JSON", k, data[k])
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 // parseClaims reads the decrypted claims strictly. Values in Data alias pt.
@@ -329,7 +362,7 @@ func parseClaims(pt []byte) (*Claims, error) {
 			}
 			c.ID = s
 		case "data":
-			c.Data = make(map[string]any)
+			c.Data = make(map[string]any, 8)
 			return d.Object(func(k string) error {
 				start, end, err := d.Skip()
 				if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"hash"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20"
@@ -31,52 +32,81 @@ const (
 	authDomain = "paseto-auth-key-for-aead"
 )
 
+// macHook, when set by a test, is called before every MAC computation in
+// openRaw, so tests can prove that malformed tokens cost no MAC attempt.
+var macHook func()
+
+// Byte forms of the constants, so that passing them to hash.Hash.Write
+// does not allocate a fresh copy per call.
+var (
+	encDomainBytes  = []byte(encDomain)
+	authDomainBytes = []byte(authDomain)
+	// paePrefix is PAE's fixed start: the piece count (5), the header's
+	// length and the header itself.
+	paePrefix = append(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 5), uint64(len(header))), header...)
+)
+
+// scratch holds the per-token intermediate values. Slices of it are passed
+// to hash.Hash methods, which makes them escape; pooling the struct keeps
+// that from costing an allocation each. Secrets in it are wiped before it
+// goes back to the pool.
+type scratch struct {
+	ek     [32]byte // XChaCha20 key
+	n2     [24]byte // XChaCha20 nonce
+	ak     [32]byte // MAC key
+	tmp    [56]byte // BLAKE2b-448 output, split into ek and n2
+	tag    [tagSize]byte
+	le     [32]byte // the four PAE length prefixes
+	footer [footerLen + 2]byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func (s *scratch) release() {
+	clear(s.ek[:])
+	clear(s.ak[:])
+	clear(s.tmp[:])
+	scratchPool.Put(s)
+}
+
 // subkeys derives the encryption key, the XChaCha20 nonce and the
-// authentication key for one token from the master key and its nonce.
-func subkeys(key *[32]byte, n []byte) (ek [32]byte, n2 [24]byte, ak [32]byte) {
+// authentication key for one token from the master key and its nonce,
+// into s.ek, s.n2 and s.ak.
+func (s *scratch) subkeys(key *[32]byte, n []byte) {
 	h := mustBlake2b(56, key[:])
-	h.Write([]byte(encDomain))
+	h.Write(encDomainBytes)
 	h.Write(n)
-	var tmp [56]byte
-	h.Sum(tmp[:0])
-	copy(ek[:], tmp[:32])
-	copy(n2[:], tmp[32:])
+	h.Sum(s.tmp[:0])
+	copy(s.ek[:], s.tmp[:32])
+	copy(s.n2[:], s.tmp[32:])
 
 	h = mustBlake2b(32, key[:])
-	h.Write([]byte(authDomain))
+	h.Write(authDomainBytes)
 	h.Write(n)
-	h.Sum(ak[:0])
-	return ek, n2, ak
+	h.Sum(s.ak[:0])
 }
 
-// tag computes the BLAKE2b-256 MAC over PAE(header, n, c, f, i). The
-// pieces are streamed into the hash; PAE is never built in memory.
-func tag(ak *[32]byte, n, c, f, i []byte) [tagSize]byte {
-	h := mustBlake2b(tagSize, ak[:])
-	var le [8]byte
-	writeLen := func(l int) {
-		binary.LittleEndian.PutUint64(le[:], uint64(l)&^(1<<63))
-		h.Write(le[:])
+// computeTag writes into s.tag the BLAKE2b-256 MAC under s.ak over
+// PAE(header, n, c, f, i). The pieces are streamed into the hash; PAE is
+// never built in memory.
+func (s *scratch) computeTag(n, c, f, i []byte) {
+	h := mustBlake2b(tagSize, s.ak[:])
+	h.Write(paePrefix)
+	for j, piece := range [...][]byte{n, c, f, i} {
+		l := s.le[8*j : 8*j+8]
+		binary.LittleEndian.PutUint64(l, uint64(len(piece))&^(1<<63))
+		h.Write(l)
+		h.Write(piece)
 	}
-	writeLen(5)
-	writeLen(len(header))
-	h.Write([]byte(header))
-	writeLen(len(n))
-	h.Write(n)
-	writeLen(len(c))
-	h.Write(c)
-	writeLen(len(f))
-	h.Write(f)
-	writeLen(len(i))
-	h.Write(i)
-	var t [tagSize]byte
-	h.Sum(t[:0])
-	return t
+	h.Sum(s.tag[:0])
 }
 
-// xor encrypts or decrypts src into dst (which may be the same slice).
-func xor(ek *[32]byte, n2 *[24]byte, dst, src []byte) {
-	c, err := chacha20.NewUnauthenticatedCipher(ek[:], n2[:])
+// xor encrypts or decrypts src into dst (which may be the same slice)
+// with s.ek and s.n2.
+func (s *scratch) xor(dst, src []byte) {
+	c, err := chacha20.NewUnauthenticatedCipher(s.ek[:], s.n2[:])
 	if err != nil {
 		panic("token: chacha20 rejected fixed-size key or nonce: " + err.Error())
 	}
@@ -95,29 +125,34 @@ func mustBlake2b(size int, key []byte) hash.Hash {
 // nonceSize+len(m)+tagSize bytes long, encrypting m under key with the
 // given nonce. f and i are the footer and implicit assertion.
 func sealRaw(raw []byte, key *[32]byte, nonce *[nonceSize]byte, m, f, i []byte) {
+	s := getScratch()
+	defer s.release()
 	copy(raw, nonce[:])
-	ek, n2, ak := subkeys(key, nonce[:])
+	s.subkeys(key, nonce[:])
 	c := raw[nonceSize : nonceSize+len(m)]
-	xor(&ek, &n2, c, m)
-	t := tag(&ak, nonce[:], c, f, i)
-	copy(raw[nonceSize+len(m):], t[:])
+	s.xor(c, m)
+	s.computeTag(nonce[:], c, f, i)
+	copy(raw[nonceSize+len(m):], s.tag[:])
 }
 
 // openRaw authenticates raw = n || c || t with footer f and implicit
 // assertion i and, only if the tag matches (compared in constant time),
 // decrypts c in place and returns the plaintext, which aliases raw.
-func openRaw(raw []byte, key *[32]byte, f, i []byte) ([]byte, bool) {
+func (s *scratch) openRaw(raw []byte, key *[32]byte, f, i []byte) ([]byte, bool) {
 	if len(raw) < nonceSize+tagSize {
 		return nil, false
+	}
+	if macHook != nil {
+		macHook()
 	}
 	n := raw[:nonceSize]
 	c := raw[nonceSize : len(raw)-tagSize]
 	t := raw[len(raw)-tagSize:]
-	ek, n2, ak := subkeys(key, n)
-	want := tag(&ak, n, c, f, i)
-	if subtle.ConstantTimeCompare(t, want[:]) != 1 {
+	s.subkeys(key, n)
+	s.computeTag(n, c, f, i)
+	if subtle.ConstantTimeCompare(t, s.tag[:]) != 1 {
 		return nil, false
 	}
-	xor(&ek, &n2, c, c)
+	s.xor(c, c)
 	return c, true
 }

@@ -40,14 +40,14 @@ func readVectors(t testing.TB, name string, v any) {
 }
 
 type v4Vector struct {
-	Name       string `json:"name"`
-	ExpectFail bool   `json:"expect-fail"`
-	Key        string `json:"key"`
-	Nonce      string `json:"nonce"`
-	Token      string `json:"token"`
+	Name       string  `json:"name"`
+	ExpectFail bool    `json:"expect-fail"`
+	Key        string  `json:"key"`
+	Nonce      string  `json:"nonce"`
+	Token      string  `json:"token"`
 	Payload    *string `json:"payload"`
-	Footer     string `json:"footer"`
-	Implicit   string `json:"implicit-assertion"`
+	Footer     string  `json:"footer"`
+	Implicit   string  `json:"implicit-assertion"`
 }
 
 func hex32(t *testing.T, s string) *[32]byte {

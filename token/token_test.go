@@ -1,0 +1,603 @@
+package token_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"satchel.dev/internal/jsonx"
+	"satchel.dev/keyring"
+	"satchel.dev/token"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// fixedClock returns Options whose clock reads at.
+func at(at time.Time) *token.Options {
+	return &token.Options{Now: func() time.Time { return at }}
+}
+
+func newRing(t testing.TB) (keyring.Key, *keyring.Ring) {
+	t.Helper()
+	k, err := keyring.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := keyring.FromKeys(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, r
+}
+
+func validClaims() *token.Claims {
+	return &token.Claims{
+		Expiry:   t0.Add(time.Hour),
+		IssuedAt: t0,
+		ID:       "sess-1",
+		Data:     map[string]any{"uid": 7, "name": "alice"},
+	}
+}
+
+func mustSeal(t testing.TB, k keyring.Key, c *token.Claims, implicit string) string {
+	t.Helper()
+	tok, err := token.Seal(k, c, []byte(implicit), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// decodeData turns the raw values Open returns into plain Go values.
+func decodeData(t testing.TB, data map[string]any) map[string]any {
+	t.Helper()
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		raw, ok := v.(json.RawMessage)
+		if !ok {
+			t.Fatalf("Open returned %T for %q, want json.RawMessage", v, k)
+		}
+		dv, err := jsonx.Decode(string(raw), jsonx.DefaultLimits)
+		if err != nil {
+			t.Fatalf("value %q: %v", k, err)
+		}
+		out[k] = dv
+	}
+	return out
+}
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	k, ring := newRing(t)
+	in := &token.Claims{
+		Expiry:    t0.Add(time.Hour),
+		IssuedAt:  t0,
+		NotBefore: t0.Add(-time.Minute),
+		ID:        "abc\"def",
+		Data: map[string]any{
+			"s": "héllo \"world\"\n\u2028", "i": -42, "f": 1.5, "b": true, "nil": nil,
+			"list": []any{"a", 1, false}, "strs": []string{"x", "y"},
+			"obj": map[string]any{"z": 1, "a": []any{}}, "raw": json.RawMessage(` {"k": [1, 2]} `),
+			"tags": map[string]string{"b": "2", "a": "1"},
+		},
+	}
+	tok := mustSeal(t, k, in, "cookie=session")
+	got, err := token.Open(ring, tok, []byte("cookie=session"), at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"s": "héllo \"world\"\n\u2028", "i": int64(-42), "f": 1.5, "b": true, "nil": nil,
+		"list": []any{"a", int64(1), false}, "strs": []any{"x", "y"},
+		"obj": map[string]any{"z": int64(1), "a": []any{}}, "raw": map[string]any{"k": []any{int64(1), int64(2)}},
+		"tags": map[string]any{"a": "1", "b": "2"},
+	}
+	if diff := cmp.Diff(want, decodeData(t, got.Data)); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+	if !got.Expiry.Equal(in.Expiry) || !got.IssuedAt.Equal(in.IssuedAt) || !got.NotBefore.Equal(in.NotBefore) || got.ID != in.ID {
+		t.Errorf("registered claims changed: %+v", got)
+	}
+	if got.KeyID != k.ID() {
+		t.Errorf("KeyID = %q, want %q", got.KeyID, k.ID())
+	}
+	// Raw values re-seal unchanged.
+	again := mustSeal(t, k, &token.Claims{Expiry: got.Expiry, Data: got.Data}, "")
+	got2, err := token.Open(ring, again, nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(decodeData(t, got.Data), decodeData(t, got2.Data)); diff != "" {
+		t.Errorf("re-sealed raw data (-want +got):\n%s", diff)
+	}
+}
+
+func TestFooterIsExactlyKid(t *testing.T) {
+	k, _ := newRing(t)
+	tok := mustSeal(t, k, validClaims(), "")
+	parts := strings.Split(tok, ".")
+	if len(parts) != 4 || parts[0] != "v4" || parts[1] != "local" {
+		t.Fatalf("token shape %q", parts[:2])
+	}
+	footer, err := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"kid":"` + k.ID() + `"}`; string(footer) != want {
+		t.Fatalf("footer %s, want %s", footer, want)
+	}
+}
+
+func TestSealRefuses(t *testing.T) {
+	k, _ := newRing(t)
+	if _, err := token.Seal(keyring.Key{}, validClaims(), nil, nil); err == nil {
+		t.Error("sealed with a zero key")
+	}
+	if _, err := token.Seal(k, &token.Claims{Data: map[string]any{}}, nil, nil); err == nil {
+		t.Error("sealed claims without an expiry")
+	}
+	if _, err := token.Seal(k, nil, nil, nil); err == nil {
+		t.Error("sealed nil claims")
+	}
+	bad := validClaims()
+	bad.Data["ch"] = make(chan int)
+	if _, err := token.Seal(k, bad, nil, nil); err == nil {
+		t.Error("sealed a channel")
+	}
+	bad = validClaims()
+	bad.Data["raw"] = json.RawMessage(`1},"nbf":"2099-01-01T00:00:00Z","x":{"y":1`)
+	if _, err := token.Seal(k, bad, nil, nil); err == nil {
+		t.Error("sealed a raw value that injects claims")
+	}
+	bad = validClaims()
+	bad.Data["raw"] = json.RawMessage(`{"a":1,"a":2}`)
+	if _, err := token.Seal(k, bad, nil, nil); err == nil {
+		t.Error("sealed a raw value with a duplicate name")
+	}
+}
+
+// TestThreat11_SizeLimit: Seal refuses what would exceed the limit, and
+// Open refuses an oversized input before decoding anything.
+func TestThreat11_SizeLimit(t *testing.T) {
+	k, ring := newRing(t)
+	c := validClaims()
+	c.Data["blob"] = strings.Repeat("x", 4000)
+	if _, err := token.Seal(k, c, nil, nil); !errors.Is(err, token.ErrTooLarge) {
+		t.Fatalf("Seal(4 KB) = %v, want ErrTooLarge", err)
+	}
+	tok, err := token.Seal(k, c, nil, &token.Options{MaxSize: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrTooLarge) {
+		t.Fatalf("Open(oversized) = %v, want ErrTooLarge", err)
+	}
+	if _, err := token.Open(ring, tok, nil, &token.Options{MaxSize: 8000, Now: func() time.Time { return t0 }}); err != nil {
+		t.Fatalf("Open with a larger limit: %v", err)
+	}
+	huge := "v4.local." + strings.Repeat("A", 1<<20)
+	stop := token.CountMACs()
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := token.Open(ring, huge, nil, nil); !errors.Is(err, token.ErrTooLarge) {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 || stop() != 0 {
+		t.Fatalf("oversized Open allocated %.0f times / tried a MAC", allocs)
+	}
+}
+
+// TestThreat01_TamperedTokensAllFailAlike flips every bit of every byte of
+// a sealed token (header, nonce, ciphertext, tag, footer) and every bit of
+// the implicit assertion: each one is refused as ErrInvalid.
+func TestThreat01_TamperedTokensAllFailAlike(t *testing.T) {
+	k, ring := newRing(t)
+	const implicit = "cookie=__Host-session"
+	tok := mustSeal(t, k, validClaims(), implicit)
+	if _, err := token.Open(ring, tok, []byte(implicit), at(t0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(tok); i++ {
+		for bit := 0; bit < 8; bit++ {
+			b := []byte(tok)
+			b[i] ^= 1 << bit
+			_, err := token.Open(ring, string(b), []byte(implicit), at(t0))
+			if !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("flip byte %d bit %d: Open = %v, want ErrInvalid", i, bit, err)
+			}
+		}
+	}
+	for i := 0; i < len(implicit); i++ {
+		for bit := 0; bit < 8; bit++ {
+			b := []byte(implicit)
+			b[i] ^= 1 << bit
+			if _, err := token.Open(ring, tok, b, at(t0)); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) {
+				t.Fatalf("implicit flip byte %d bit %d: Open = %v, want ErrInvalid", i, bit, err)
+			}
+		}
+	}
+	// Decoded-level flips: every bit of nonce, ciphertext and tag, re-encoded
+	// canonically, so each reaches the MAC check.
+	body, footer, _ := strings.Cut(strings.TrimPrefix(tok, "v4.local."), ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(body)
+	for i := range raw {
+		for bit := 0; bit < 8; bit++ {
+			r := bytes.Clone(raw)
+			r[i] ^= 1 << bit
+			bad := "v4.local." + base64.RawURLEncoding.EncodeToString(r) + "." + footer
+			stop := token.CountMACs()
+			_, err := token.Open(ring, bad, []byte(implicit), at(t0))
+			macs := stop()
+			if !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 1 {
+				t.Fatalf("raw flip %d/%d: Open = %v after %d MACs, want ErrInvalid after 1", i, bit, err, macs)
+			}
+		}
+	}
+}
+
+// TestThreat02_ImplicitAssertionBinds: a token sealed for one cookie or
+// audience does not open as another.
+func TestThreat02_ImplicitAssertionBinds(t *testing.T) {
+	k, ring := newRing(t)
+	tok := mustSeal(t, k, validClaims(), "cookie=A;aud=shop")
+	for _, other := range []string{"cookie=B;aud=shop", "cookie=A;aud=admin", "", "cookie=A;aud=shop "} {
+		if _, err := token.Open(ring, tok, []byte(other), at(t0)); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("opened under %q: %v", other, err)
+		}
+	}
+}
+
+// TestThreat03_VersionAndPurposeConfusion: other versions and purposes are
+// refused before any key lookup or MAC.
+func TestThreat03_VersionAndPurposeConfusion(t *testing.T) {
+	k, ring := newRing(t)
+	tok := mustSeal(t, k, validClaims(), "")
+	rest := strings.TrimPrefix(tok, "v4.local.")
+	body, _, _ := strings.Cut(rest, ".")
+	cases := map[string]string{
+		"v4.public":      "v4.public." + rest,
+		"v3.local":       "v3.local." + rest,
+		"v2.local":       "v2.local." + rest,
+		"uppercase":      "V4.LOCAL." + rest,
+		"no-header":      rest,
+		"missing-footer": "v4.local." + body,
+		"empty-footer":   "v4.local." + body + ".",
+		"missing-body":   "v4.local.." + strings.SplitN(rest, ".", 2)[1],
+		"only-header":    "v4.local.",
+		"empty":          "",
+		"header-no-dot":  "v4.local",
+		"extra-segment":  tok + ".e30",
+		"leading-space":  " " + tok,
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			stop := token.CountMACs()
+			_, err := token.Open(ring, in, nil, at(t0))
+			if macs := stop(); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 0 {
+				t.Fatalf("Open = %v after %d MACs, want ErrInvalid before any key lookup", err, macs)
+			}
+		})
+	}
+}
+
+// footerToken replaces a sealed token's footer with the given JSON.
+func footerToken(tok, footerJSON string) string {
+	i := strings.LastIndexByte(tok, '.')
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString([]byte(footerJSON))
+}
+
+// TestThreat04_FooterNotTrusted: malformed or hostile footers fail closed
+// with zero MAC attempts and no trial of other keys.
+func TestThreat04_FooterNotTrusted(t *testing.T) {
+	k, ring := newRing(t)
+	other, _ := keyring.GenerateKey()
+	tok := mustSeal(t, k, validClaims(), "")
+	id := k.ID()
+	cases := map[string]string{
+		"path-traversal": `{"kid":"../../x"}`,
+		"10KB":           `{"kid":"` + strings.Repeat("A", 10<<10) + `"}`,
+		"kid-object":     `{"kid":{}}`,
+		"two-kids":       `{"kid":"` + id + `","kid":"` + id + `"}`,
+		"space":          `{"kid": "` + id + `"}`,
+		"extra-field":    `{"kid":"` + id + `","x":1}`,
+		"not-json":       `kid=` + id,
+		"k3-lid":         `{"kid":"k3.lid.` + id[7:] + `"}`,
+		"kid-bad-char":   `{"kid":"` + id[:len(id)-1] + `!"}`,
+		"kid-escaped":    `{"kid":"k4.lid.` + id[7:len(id)-1] + `\u0041"}`,
+		"empty-object":   `{}`,
+		"kid-null":       `{"kid":null}`,
+		"trailing-space": `{"kid":"` + id + `"} `,
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			stop := token.CountMACs()
+			_, err := token.Open(ring, footerToken(tok, f), nil, &token.Options{MaxSize: 1 << 20})
+			if macs := stop(); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 0 {
+				t.Fatalf("Open = %v after %d MACs, want ErrInvalid with no MAC", err, macs)
+			}
+		})
+	}
+	t.Run("unknown-kid", func(t *testing.T) {
+		stop := token.CountMACs()
+		_, err := token.Open(ring, footerToken(tok, `{"kid":"`+other.ID()+`"}`), nil, nil)
+		if macs := stop(); !errors.Is(err, token.ErrUnknownKey) || macs != 0 {
+			t.Fatalf("Open = %v after %d MACs, want ErrUnknownKey with no MAC", err, macs)
+		}
+	})
+	t.Run("token-of-a-key-not-in-ring", func(t *testing.T) {
+		stop := token.CountMACs()
+		_, err := token.Open(ring, mustSeal(t, other, validClaims(), ""), nil, nil)
+		if macs := stop(); !errors.Is(err, token.ErrUnknownKey) || macs != 0 {
+			t.Fatalf("Open = %v after %d MACs, want ErrUnknownKey, no trial decryption", err, macs)
+		}
+	})
+}
+
+// TestThreat05_Base64Malleability: only the canonical encoding opens, and
+// every accepted token re-encodes to exactly its input.
+func TestThreat05_Base64Malleability(t *testing.T) {
+	k, ring := newRing(t)
+	tok := mustSeal(t, k, validClaims(), "")
+	body, footer, _ := strings.Cut(strings.TrimPrefix(tok, "v4.local."), ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(body)
+	std := base64.RawStdEncoding.EncodeToString(raw)
+	cases := map[string]string{
+		"padding":        "v4.local." + base64.URLEncoding.EncodeToString(raw) + "." + footer,
+		"footer-padding": tok + "==",
+		"trailing-dot":   tok + ".",
+		"crlf-in-body":   "v4.local." + body[:20] + "\r\n" + body[20:] + "." + footer,
+		"lf-in-footer":   "v4.local." + body + "." + footer[:10] + "\n" + footer[10:],
+		"space-in-body":  "v4.local." + body[:20] + " " + body[20:] + "." + footer,
+		"trailing-ws":    tok + " ",
+		"tab":            "v4.local." + body + "\t." + footer,
+	}
+	if std != body {
+		cases["std-alphabet"] = "v4.local." + std + "." + footer
+	}
+	// A non-canonical last character: same decoded bytes, non-zero
+	// trailing bits.
+	if len(raw)%3 != 0 {
+		last := body[len(body)-1]
+		const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		cases["noncanonical-tail"] = "v4.local." + body[:len(body)-1] + string(alpha[strings.IndexByte(alpha, last)^1]) + "." + footer
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := token.Open(ring, in, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("Open = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	// Canonical: the accepted token is its own re-encoding.
+	if _, err := token.Open(ring, tok, nil, at(t0)); err != nil {
+		t.Fatal(err)
+	}
+	fb, _ := base64.RawURLEncoding.DecodeString(footer)
+	if re := "v4.local." + base64.RawURLEncoding.EncodeToString(raw) + "." + base64.RawURLEncoding.EncodeToString(fb); re != tok {
+		t.Fatal("accepted token is not canonical")
+	}
+}
+
+// TestThreat07_ExpiryEnforced: no exp is refused, and a token stops opening
+// the moment it expires.
+func TestThreat07_ExpiryEnforced(t *testing.T) {
+	k, ring := newRing(t)
+	noExp := token.SealPayload(k, []byte(`{"data":{"uid":1},"iat":"2026-11-27T12:00:00Z"}`), nil)
+	if _, err := token.Open(ring, noExp, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
+		t.Fatalf("no exp: %v, want ErrInvalid", err)
+	}
+	for _, exp := range []string{`null`, `1767225600`, `"tomorrow"`, `"2026-11-27 13:00:00Z"`, `""`} {
+		tok := token.SealPayload(k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
+		if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("exp %s: %v, want ErrInvalid", exp, err)
+		}
+	}
+	c := validClaims()
+	tok := mustSeal(t, k, c, "")
+	if _, err := token.Open(ring, tok, nil, at(c.Expiry.Add(-time.Nanosecond))); err != nil {
+		t.Fatalf("1ns before exp: %v", err)
+	}
+	for _, now := range []time.Time{c.Expiry, c.Expiry.Add(time.Nanosecond), c.Expiry.Add(24 * time.Hour)} {
+		if _, err := token.Open(ring, tok, nil, at(now)); !errors.Is(err, token.ErrExpired) {
+			t.Fatalf("at %v: %v, want ErrExpired", now.Sub(c.Expiry), err)
+		}
+	}
+}
+
+// TestThreat08_ClockSkew: iat and nbf inside the leeway are accepted,
+// beyond it refused; exp + leeway + 1ms is refused.
+func TestThreat08_ClockSkew(t *testing.T) {
+	k, ring := newRing(t)
+	const leeway = 30 * time.Second
+	opts := func(now time.Time) *token.Options {
+		return &token.Options{Leeway: leeway, Now: func() time.Time { return now }}
+	}
+	future := &token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0.Add(leeway), NotBefore: t0.Add(leeway)}
+	tok := mustSeal(t, k, future, "")
+	if _, err := token.Open(ring, tok, nil, opts(t0)); err != nil {
+		t.Fatalf("iat/nbf exactly at the leeway: %v", err)
+	}
+	if _, err := token.Open(ring, tok, nil, opts(t0.Add(-time.Millisecond))); !errors.Is(err, token.ErrNotYetValid) {
+		t.Fatalf("iat/nbf 1ms beyond the leeway: %v, want ErrNotYetValid", err)
+	}
+	iatOnly := mustSeal(t, k, &token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0.Add(leeway + time.Millisecond)}, "")
+	if _, err := token.Open(ring, iatOnly, nil, opts(t0)); !errors.Is(err, token.ErrNotYetValid) {
+		t.Fatalf("iat beyond the leeway: %v, want ErrNotYetValid", err)
+	}
+	nbfOnly := mustSeal(t, k, &token.Claims{Expiry: t0.Add(time.Hour), NotBefore: t0.Add(leeway + time.Millisecond)}, "")
+	if _, err := token.Open(ring, nbfOnly, nil, opts(t0)); !errors.Is(err, token.ErrNotYetValid) {
+		t.Fatalf("nbf beyond the leeway: %v, want ErrNotYetValid", err)
+	}
+	exp := mustSeal(t, k, &token.Claims{Expiry: t0}, "")
+	if _, err := token.Open(ring, exp, nil, opts(t0.Add(leeway-time.Millisecond))); err != nil {
+		t.Fatalf("exp inside the leeway: %v", err)
+	}
+	if _, err := token.Open(ring, exp, nil, opts(t0.Add(leeway+time.Millisecond))); !errors.Is(err, token.ErrExpired) {
+		t.Fatalf("exp + leeway + 1ms: %v, want ErrExpired", err)
+	}
+	if _, err := token.Open(ring, exp, nil, &token.Options{Leeway: -time.Hour, Now: func() time.Time { return t0.Add(-time.Millisecond) }}); err != nil {
+		t.Fatalf("a negative leeway must count as zero: %v", err)
+	}
+}
+
+// TestThreat12_DuplicateKeysRefused: an authentic token whose payload
+// repeats a name, at any level, is refused.
+func TestThreat12_DuplicateKeysRefused(t *testing.T) {
+	k, ring := newRing(t)
+	payloads := map[string]string{
+		"top-level-exp":   `{"exp":"2026-11-27T13:00:00Z","exp":"2099-01-01T00:00:00Z","data":{}}`,
+		"data-key":        `{"exp":"2026-11-27T13:00:00Z","data":{"role":"user","role":"admin"}}`,
+		"escaped-dup":     `{"exp":"2026-11-27T13:00:00Z","data":{"role":"user","r\u006fle":"admin"}}`,
+		"nested":          `{"exp":"2026-11-27T13:00:00Z","data":{"u":{"a":1,"b":2,"a":3}}}`,
+		"two-data":        `{"exp":"2026-11-27T13:00:00Z","data":{},"data":{"admin":true}}`,
+		"in-array-object": `{"exp":"2026-11-27T13:00:00Z","data":{"l":[{"x":1,"x":1}]}}`,
+	}
+	for name, p := range payloads {
+		t.Run(name, func(t *testing.T) {
+			tok := token.SealPayload(k, []byte(p), nil)
+			if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("Open = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	ok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"role":"user"}}`), nil)
+	if _, err := token.Open(ring, ok, nil, at(t0)); err != nil {
+		t.Fatalf("the same payload without duplicates: %v", err)
+	}
+}
+
+// TestThreat13_NumbersAndNesting: int64 precision survives; nesting and
+// member counts past the limits are ErrInvalid, never a panic.
+func TestThreat13_NumbersAndNesting(t *testing.T) {
+	k, ring := newRing(t)
+	const big = int64(9007199254740993) // 2^53 + 1: not a float64
+	c := validClaims()
+	c.Data["big"] = big
+	c.Data["neg"] = int64(-9223372036854775808)
+	c.Data["rawbig"] = json.RawMessage("9007199254740993")
+	got, err := token.Open(ring, mustSeal(t, k, c, ""), nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decodeData(t, got.Data)
+	if d["big"] != big || d["rawbig"] != big || d["neg"] != int64(-9223372036854775808) {
+		t.Fatalf("numbers changed: big=%v rawbig=%v neg=%v", d["big"], d["rawbig"], d["neg"])
+	}
+	if string(got.Data["big"].(json.RawMessage)) != "9007199254740993" {
+		t.Fatalf("raw big = %s", got.Data["big"])
+	}
+
+	deep := strings.Repeat("[", 40) + strings.Repeat("]", 40)
+	wide := "[" + strings.Repeat("0,", 1100) + "0]"
+	veryDeep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	for name, v := range map[string]string{"depth-40": deep, "items-1100": wide, "depth-100000": veryDeep} {
+		t.Run(name, func(t *testing.T) {
+			tok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"v":`+v+`}}`), nil)
+			if _, err := token.Open(ring, tok, nil, &token.Options{MaxSize: 1 << 20, Now: func() time.Time { return t0 }}); !errors.Is(err, token.ErrInvalid) {
+				t.Fatalf("Open = %v, want ErrInvalid", err)
+			}
+			c := validClaims()
+			c.Data["v"] = json.RawMessage(v)
+			if _, err := token.Seal(k, c, nil, &token.Options{MaxSize: 1 << 20}); err == nil {
+				t.Fatal("Seal produced a token Open would refuse")
+			}
+		})
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("entropy exhausted") }
+
+// TestThreat16_Nonces: 10^4 seals use 10^4 distinct nonces, and a failing
+// random source gives an error, never a token.
+func TestThreat16_Nonces(t *testing.T) {
+	k, _ := newRing(t)
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	seen := make(map[string]bool, n)
+	c := validClaims()
+	for range n {
+		tok := mustSeal(t, k, c, "")
+		body, _, _ := strings.Cut(strings.TrimPrefix(tok, "v4.local."), ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(body)
+		nonce := string(raw[:32])
+		if seen[nonce] {
+			t.Fatal("nonce repeated")
+		}
+		seen[nonce] = true
+	}
+	for _, r := range []io.Reader{failingReader{}, strings.NewReader("only 16 bytes..")} {
+		restore := token.SetNonceSource(r)
+		tok, err := token.Seal(k, c, nil, nil)
+		restore()
+		if err == nil || tok != "" {
+			t.Fatalf("Seal with a failing random source = %q, %v", tok, err)
+		}
+	}
+}
+
+// TestErrorsCarryNoSecrets runs every failure path and checks no error
+// text contains the token, a claim value or key material.
+func TestErrorsCarryNoSecrets(t *testing.T) {
+	k, ring := newRing(t)
+	c := validClaims()
+	c.Data["secret"] = "TOPSECRET-VALUE"
+	tok := mustSeal(t, k, c, "")
+	inputs := []string{tok, tok[:len(tok)-3], "v4.local." + tok[9:60], strings.Replace(tok, "v4.local.", "v4.public.", 1)}
+	for _, now := range []time.Time{t0, t0.Add(2 * time.Hour), t0.Add(-time.Hour)} {
+		for _, in := range inputs {
+			_, err := token.Open(ring, in, []byte("x"), at(now))
+			if err == nil {
+				continue
+			}
+			msg := err.Error()
+			for _, bad := range []string{tok[9:40], "TOPSECRET", k.ExportPASERK()[9:], "alice"} {
+				if strings.Contains(msg, bad) {
+					t.Fatalf("error %q leaks %q", msg, bad)
+				}
+			}
+		}
+	}
+	c.Data["ch"] = func() {}
+	if _, err := token.Seal(k, c, nil, nil); err == nil || strings.Contains(err.Error(), "TOPSECRET") {
+		t.Fatalf("Seal error %v", err)
+	}
+}
+
+func TestOpenNeverReturnsPartialClaims(t *testing.T) {
+	k, ring := newRing(t)
+	tok := mustSeal(t, k, validClaims(), "")
+	for _, now := range []time.Time{t0.Add(2 * time.Hour), t0.Add(-time.Hour)} {
+		c, err := token.Open(ring, tok, nil, at(now))
+		if err == nil || c != nil {
+			t.Fatalf("Open = %v, %v: want nil claims with the error", c, err)
+		}
+	}
+}
+
+func TestRotationLookupByID(t *testing.T) {
+	k1, _ := keyring.GenerateKey()
+	k2, _ := keyring.GenerateKey()
+	old := mustSeal(t, k1, validClaims(), "")
+	ring, err := keyring.FromKeys(k2, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := token.Open(ring, old, nil, at(t0))
+	if err != nil || c.KeyID != k1.ID() {
+		t.Fatalf("old key's token: %v, kid %v", err, c)
+	}
+	onlyNew, _ := keyring.FromKeys(k2)
+	if _, err := token.Open(onlyNew, old, nil, at(t0)); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("after deleting k1: %v, want ErrUnknownKey", err)
+	}
+}
