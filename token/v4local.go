@@ -58,6 +58,7 @@ type scratch struct {
 	tag    [tagSize]byte
 	le     [32]byte // the four PAE length prefixes
 	footer [footerLen + 2]byte
+	hash   keyedHash
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -68,6 +69,7 @@ func (s *scratch) release() {
 	clear(s.ek[:])
 	clear(s.ak[:])
 	clear(s.tmp[:])
+	s.hash.wipe()
 	scratchPool.Put(s)
 }
 
@@ -75,14 +77,14 @@ func (s *scratch) release() {
 // authentication key for one token from the master key and its nonce,
 // into s.ek, s.n2 and s.ak.
 func (s *scratch) subkeys(key *[32]byte, n []byte) {
-	h := mustBlake2b(56, key[:])
+	h := s.hash.newKeyed(56, key[:])
 	h.Write(encDomainBytes)
 	h.Write(n)
 	h.Sum(s.tmp[:0])
 	copy(s.ek[:], s.tmp[:32])
 	copy(s.n2[:], s.tmp[32:])
 
-	h = mustBlake2b(32, key[:])
+	h = s.hash.newKeyed(32, key[:])
 	h.Write(authDomainBytes)
 	h.Write(n)
 	h.Sum(s.ak[:0])
@@ -92,7 +94,7 @@ func (s *scratch) subkeys(key *[32]byte, n []byte) {
 // PAE(header, n, c, f, i). The pieces are streamed into the hash; PAE is
 // never built in memory.
 func (s *scratch) computeTag(n, c, f, i []byte) {
-	h := mustBlake2b(tagSize, s.ak[:])
+	h := s.hash.newKeyed(tagSize, s.ak[:])
 	h.Write(paePrefix)
 	for j, piece := range [...][]byte{n, c, f, i} {
 		l := s.le[8*j : 8*j+8]
