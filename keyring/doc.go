@@ -1,0 +1,28 @@
+// Package keyring holds satchel's key material: 32-byte v4.local keys
+// named by their PASERK k4.lid ids, and immutable Rings of them.
+//
+// # Keys
+//
+// [GenerateKey] makes a key from crypto/rand; [ParseKey] reads the PASERK
+// form "k4.local.<base64url>" strictly and refuses other versions and
+// types, non-canonical encodings, the all-zero key and the example keys
+// published with the PASETO test vectors. A [Key] prints as its id in every
+// format ([fmt], JSON, text, slog), so a key logged by mistake reveals
+// nothing; the secret leaves a Key only through [Key.ExportSecret] and
+// [Key.ExportPASERK].
+//
+// # Rings
+//
+// A [Ring] is one primary key, which seals, and any number of staged and
+// retired keys, which only open. Tokens name their key by id, so opening
+// looks a key up in constant time and never tries the others. A Ring never
+// changes after [New]; a new set of keys is a new Ring, published through a
+// [Source]. A *Ring is a Source of itself.
+//
+// # Loading
+//
+// [ParseKeys] and [FromEnv] read the short form for environments and CI:
+// PASERKs separated by commas or white space, the first one primary
+// (conventionally in $SATCHEL_KEYS). Errors name the position of a bad key
+// and never echo key material.
+package keyring
