@@ -1,0 +1,217 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Defaults that a zero [Config] stands for.
+const (
+	// DefaultName is the cookie name on HTTPS. The __Host- prefix makes a
+	// browser refuse the cookie unless it is Secure, has Path=/ and no
+	// Domain, so a sibling subdomain cannot plant or shadow it.
+	DefaultName = "__Host-session"
+	// DefaultInsecureName is the cookie name when [Config.Insecure] is set,
+	// which a __Host- cookie cannot be. It matches Starlette's default.
+	DefaultInsecureName = "session"
+	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
+	DefaultMaxAge = 14 * 24 * time.Hour
+	// CookieLimit is the largest "name=value" that browsers keep for one
+	// cookie. A longer cookie is dropped without a word, so satchel refuses
+	// to send one.
+	CookieLimit = 4096
+	// MaxChunksLimit bounds [Config.MaxChunks].
+	MaxChunksLimit = 8
+)
+
+// Config configures a [Manager]. The zero value is the secure default:
+// a __Host-session cookie that is HttpOnly, Secure, SameSite=Lax and
+// Path=/, lives at most 14 days and is written only when needed. [New]
+// validates a Config and keeps a copy, so changing it afterwards has no
+// effect.
+type Config struct {
+	// Name is the cookie name. Empty means [DefaultName], or
+	// [DefaultInsecureName] when Insecure is set. A name starting with
+	// __Host- requires Path "/", no Domain and no Insecure; one starting
+	// with __Secure- requires no Insecure.
+	Name string
+
+	// Path is the cookie's Path attribute. Empty means "/".
+	Path string
+
+	// Domain is the cookie's Domain attribute. Empty (the default) makes a
+	// host-only cookie, which is what __Host- requires; setting it shares
+	// the session with every subdomain of Domain.
+	Domain string
+
+	// SameSite is the cookie's SameSite attribute. The zero value means
+	// [http.SameSiteLaxMode]; [http.SameSiteStrictMode] and
+	// [http.SameSiteNoneMode] (which needs Secure) are accepted.
+	// [http.SameSiteDefaultMode] is refused: it omits the attribute and
+	// leaves the choice to each browser.
+	SameSite http.SameSite
+
+	// Insecure drops the Secure attribute, for plain-HTTP development on a
+	// host that browsers do not treat as a secure context. It also changes
+	// the default name to [DefaultInsecureName]. Never set it in
+	// production: the cookie then travels in clear text.
+	Insecure bool
+
+	// MaxAge is the absolute lifetime of a session, counted from its
+	// creation or its last [Session.Renew]; no activity extends it. Zero
+	// means [DefaultMaxAge]. It must be at least one second.
+	MaxAge time.Duration
+
+	// IdleTimeout, when positive, also ends a session that saw no request
+	// for this long. Each request that finds the idle window half used
+	// refreshes the cookie, never past the absolute deadline. Zero turns
+	// idle expiry off. It must not exceed MaxAge.
+	IdleTimeout time.Duration
+
+	// Leeway tolerates clock skew between servers when checking a token's
+	// times. Zero means none; negative values are refused.
+	Leeway time.Duration
+
+	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
+	Now func() time.Time
+
+	// Audience names the application or purpose the sessions belong to.
+	// It is bound, with the cookie name, into every token's implicit
+	// assertion, so a token taken from another cookie or from an app with
+	// another Audience does not open even under the same keys.
+	Audience string
+
+	// Revoked, when set, is called with every session that opened from a
+	// valid cookie, before the handler runs, and again before such a
+	// session is written back. Returning true discards the session: the
+	// handler sees an empty one and, at write time, nothing is saved.
+	// It lets an application end sessions early despite keeping no server
+	// state per session: compare [Session.Created] with a per-user
+	// "sessions valid since" time, or a session epoch stored in the
+	// session with the user's current one. It must not change the session
+	// and must be safe for concurrent use.
+	Revoked func(ctx context.Context, s *Session) bool
+
+	// MaxChunks, when greater than one, lets a session that does not fit
+	// in one cookie spread over up to MaxChunks cookies named Name,
+	// Name.1, Name.2 and so on. Zero or one means a single cookie, the
+	// default. At most [MaxChunksLimit]. Many proxies limit the whole
+	// Cookie header to 8 KB, so more than two chunks is rarely wise.
+	MaxChunks int
+
+	// ErrorHandler is called when the session cannot be saved: the sealed
+	// session exceeds the cookie size ([ErrTooLarge]), a value cannot be
+	// encoded, or a change arrived after the response headers were sent
+	// ([ErrLateChange]). For every error but ErrLateChange the headers can
+	// still change: if the ErrorHandler writes a response, whatever the
+	// handler writes afterwards is discarded; if it writes nothing, the
+	// handler's response goes out without the cookie. For ErrLateChange it
+	// must only report. The error never contains session values, tokens or
+	// keys. Nil means a handler that logs to Logger and answers 500 when
+	// it still can.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives the middleware's reports: errors at LevelError and
+	// rejected cookies at LevelDebug. Nil means [slog.Default] at the time
+	// of logging. Nothing logged contains session values, tokens or keys.
+	Logger *slog.Logger
+}
+
+// errConfig is wrapped by every error from New about the Config.
+var errConfig = errors.New("middleware: invalid config")
+
+// normalize fills in the defaults and checks every rule; it returns the
+// completed copy.
+func (c Config) normalize() (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: "+format, append([]any{errConfig}, args...)...)
+	}
+	if c.Name == "" {
+		c.Name = DefaultName
+		if c.Insecure {
+			c.Name = DefaultInsecureName
+		}
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		return bad("Path %q must start with /", c.Path)
+	}
+	probe := http.Cookie{Name: c.Name, Value: "v", Path: c.Path, Domain: c.Domain}
+	if err := probe.Valid(); err != nil {
+		// net/http's message names the offending field and its value; the
+		// config holds no secrets, so it is safe to pass on.
+		return bad("%v", err)
+	}
+	switch {
+	case hasPrefixFold(c.Name, "__Host-"):
+		if c.Domain != "" {
+			return bad("cookie %q has the __Host- prefix, which forbids a Domain", c.Name)
+		}
+		if c.Path != "/" {
+			return bad("cookie %q has the __Host- prefix, which requires Path \"/\"", c.Name)
+		}
+		if c.Insecure {
+			return bad("cookie %q has the __Host- prefix, which requires Secure (Insecure is set)", c.Name)
+		}
+	case hasPrefixFold(c.Name, "__Secure-"):
+		if c.Insecure {
+			return bad("cookie %q has the __Secure- prefix, which requires Secure (Insecure is set)", c.Name)
+		}
+	}
+	switch c.SameSite {
+	case 0:
+		c.SameSite = http.SameSiteLaxMode
+	case http.SameSiteLaxMode, http.SameSiteStrictMode:
+	case http.SameSiteNoneMode:
+		if c.Insecure {
+			return bad("SameSite=None requires Secure (Insecure is set)")
+		}
+	case http.SameSiteDefaultMode:
+		return bad("SameSiteDefaultMode omits the attribute; choose Lax, Strict or None")
+	default:
+		return bad("unknown SameSite value %d", c.SameSite)
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.MaxAge < time.Second {
+		return bad("MaxAge %v is below one second", c.MaxAge)
+	}
+	if c.IdleTimeout < 0 {
+		return bad("IdleTimeout %v is negative", c.IdleTimeout)
+	}
+	if c.IdleTimeout > 0 && c.IdleTimeout < 2*time.Second {
+		return bad("IdleTimeout %v is below two seconds", c.IdleTimeout)
+	}
+	if c.IdleTimeout > c.MaxAge {
+		return bad("IdleTimeout %v exceeds MaxAge %v", c.IdleTimeout, c.MaxAge)
+	}
+	if c.Leeway < 0 {
+		return bad("Leeway %v is negative", c.Leeway)
+	}
+	if !utf8.ValidString(c.Audience) {
+		return bad("Audience is not valid UTF-8")
+	}
+	if c.MaxChunks < 0 || c.MaxChunks > MaxChunksLimit {
+		return bad("MaxChunks %d is outside 0..%d", c.MaxChunks, MaxChunksLimit)
+	}
+	if c.MaxChunks == 0 {
+		c.MaxChunks = 1
+	}
+	if c.MaxChunks > 1 && len(c.Name)+len(".0=")+2 >= CookieLimit/2 {
+		return bad("cookie name is too long to chunk")
+	}
+	return c, nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

@@ -1,0 +1,133 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"satchel.dev/keyring"
+	"satchel.dev/middleware"
+)
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	ring := newRing(t, newKey(t))
+	tests := []struct {
+		name string
+		cfg  middleware.Config
+		want string // part of the error
+	}{
+		{"host prefix with domain", middleware.Config{Domain: "example.com"}, "forbids a Domain"},
+		{"host prefix with path", middleware.Config{Path: "/app"}, `requires Path "/"`},
+		{"host prefix insecure", middleware.Config{Name: "__Host-s", Insecure: true}, "requires Secure"},
+		{"host prefix any case", middleware.Config{Name: "__host-s", Domain: "example.com"}, "forbids a Domain"},
+		{"secure prefix insecure", middleware.Config{Name: "__Secure-s", Insecure: true}, "requires Secure"},
+		{"samesite none insecure", middleware.Config{Insecure: true, SameSite: http.SameSiteNoneMode}, "SameSite=None requires Secure"},
+		{"samesite default mode", middleware.Config{SameSite: http.SameSiteDefaultMode}, "SameSiteDefaultMode"},
+		{"samesite unknown", middleware.Config{SameSite: 42}, "unknown SameSite"},
+		{"bad name", middleware.Config{Name: "a b"}, "invalid"},
+		{"bad path", middleware.Config{Name: "s", Path: "/a;b"}, "invalid"},
+		{"relative path", middleware.Config{Name: "s", Path: "app"}, "must start with /"},
+		{"bad domain", middleware.Config{Name: "s", Domain: "exa mple.com"}, "invalid"},
+		{"short max age", middleware.Config{MaxAge: time.Millisecond}, "below one second"},
+		{"negative max age", middleware.Config{MaxAge: -time.Hour}, "below one second"},
+		{"negative idle", middleware.Config{IdleTimeout: -time.Second}, "negative"},
+		{"tiny idle", middleware.Config{IdleTimeout: time.Second}, "below two seconds"},
+		{"idle past max age", middleware.Config{MaxAge: time.Hour, IdleTimeout: 2 * time.Hour}, "exceeds MaxAge"},
+		{"negative leeway", middleware.Config{Leeway: -time.Second}, "negative"},
+		{"audience not utf8", middleware.Config{Audience: "\xff"}, "UTF-8"},
+		{"too many chunks", middleware.Config{MaxChunks: middleware.MaxChunksLimit + 1}, "MaxChunks"},
+		{"negative chunks", middleware.Config{MaxChunks: -1}, "MaxChunks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := middleware.New(ring, tt.cfg)
+			if err == nil {
+				t.Fatalf("New accepted %+v", tt.cfg)
+			}
+			if m != nil {
+				t.Error("New returned a Manager with an error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRefusesMissingKeyring(t *testing.T) {
+	if _, err := middleware.New(nil, middleware.Config{}); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+	var empty *keyring.Ring
+	if _, err := middleware.New(nilSource{empty}, middleware.Config{}); err == nil {
+		t.Error("New with a Source returning nil succeeded")
+	}
+}
+
+type nilSource struct{ r *keyring.Ring }
+
+func (n nilSource) Current() *keyring.Ring { return n.r }
+
+// setCookieFor runs one request that sets a value under cfg and returns
+// the Set-Cookie header.
+func setCookieFor(t *testing.T, cfg middleware.Config) *http.Cookie {
+	t.Helper()
+	m := newManager(t, newRing(t, newKey(t)), cfg)
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("k", "v")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	sc := rec.Result().Header.Values("Set-Cookie")
+	if len(sc) != 1 {
+		t.Fatalf("want one Set-Cookie, got %q", sc)
+	}
+	return cookieAttrs(t, sc[0])
+}
+
+func TestConfigAttributes(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  middleware.Config
+		want http.Cookie
+	}{
+		{"zero value", middleware.Config{},
+			http.Cookie{Name: "__Host-session", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode, MaxAge: 14 * 24 * 3600}},
+		{"insecure", middleware.Config{Insecure: true},
+			http.Cookie{Name: "session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 14 * 24 * 3600}},
+		{"named with domain and path", middleware.Config{Name: "sid", Domain: "example.com", Path: "/app", SameSite: http.SameSiteStrictMode, MaxAge: time.Hour},
+			http.Cookie{Name: "sid", Domain: "example.com", Path: "/app", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: 3600}},
+		{"samesite none", middleware.Config{SameSite: http.SameSiteNoneMode, MaxAge: 90 * time.Second},
+			http.Cookie{Name: "__Host-session", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode, MaxAge: 90}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Now = func() time.Time { return t0 }
+			c := setCookieFor(t, tt.cfg)
+			got := http.Cookie{Name: c.Name, Domain: c.Domain, Path: c.Path, HttpOnly: c.HttpOnly,
+				Secure: c.Secure, SameSite: c.SameSite, MaxAge: c.MaxAge}
+			if got.String() != tt.want.String() {
+				t.Errorf("cookie attributes\n got %s\nwant %s", got.String(), tt.want.String())
+			}
+			if !strings.HasPrefix(c.Value, "v4.local.") {
+				t.Errorf("cookie value is not a v4.local token")
+			}
+		})
+	}
+}
+
+func TestConfigIsCopied(t *testing.T) {
+	cfg := middleware.Config{Name: "first", Now: func() time.Time { return t0 }}
+	m := newManager(t, newRing(t, newKey(t)), cfg)
+	cfg.Name = "second"
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("k", "v")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if c := cookieAttrs(t, rec.Header().Get("Set-Cookie")); c.Name != "first" {
+		t.Errorf("cookie name %q: New did not copy the Config", c.Name)
+	}
+}

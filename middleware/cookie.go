@@ -1,0 +1,155 @@
+package middleware
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Cookie layout. Without chunking the session is one cookie whose value is
+// the token. With chunking, a token that does not fit in one cookie is cut
+// into n pieces: the first cookie (Name) holds "<n>~" and the first piece,
+// cookie Name.i holds piece i. The count in the first cookie means a stale
+// extra chunk left behind by a lost response cannot corrupt the token.
+
+// chunkMark is the prefix of a chunked session's first cookie.
+func chunkMark(n string) string { return n + "~" }
+
+// readCookies scans the Cookie headers for the session's cookies without
+// parsing the others. It returns the token (empty if there is none or it
+// is ambiguous), a bit set of which of the session's cookie names were
+// present, and, when the cookies were unusable, why.
+func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why string) {
+	var vals [MaxChunksLimit]string
+	var counts [MaxChunksLimit]uint8
+	name := m.cfg.Name
+	chunked := m.cfg.MaxChunks > 1
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = cut(line, ';')
+			part = trimSpace(part)
+			if len(part) < len(name) || part[:len(name)] != name {
+				continue
+			}
+			k, v, _ := cut(part, '=')
+			i := 0
+			if k != name {
+				if !chunked || len(k) != len(name)+2 || k[len(name)] != '.' {
+					continue
+				}
+				d := k[len(name)+1]
+				if d < '1' || int(d-'0') >= m.cfg.MaxChunks {
+					continue
+				}
+				i = int(d - '0')
+			}
+			vals[i] = v
+			if counts[i] < 2 {
+				counts[i]++
+			}
+		}
+	}
+	for i, c := range counts {
+		if c > 0 {
+			present |= 1 << i
+		}
+	}
+	if counts[0] == 0 {
+		return "", present, ""
+	}
+	if counts[0] > 1 {
+		return "", present, "duplicate cookie"
+	}
+	first := vals[0]
+	if !chunked || len(first) < 2 || first[1] != '~' {
+		return first, present, ""
+	}
+	n := int(first[0] - '0')
+	if n < 2 || n > m.cfg.MaxChunks {
+		return "", present, "invalid"
+	}
+	size := len(first) - 2
+	for i := 1; i < n; i++ {
+		if counts[i] != 1 {
+			return "", present, "missing or duplicate chunk"
+		}
+		size += len(vals[i])
+	}
+	if size > m.limit {
+		return "", present, "too large"
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(first[2:])
+	for i := 1; i < n; i++ {
+		b.WriteString(vals[i])
+	}
+	return b.String(), present, ""
+}
+
+// tokenCookies returns the Set-Cookie values that store tok for maxAge
+// seconds, and remove any of the request's chunk cookies that the new
+// token no longer uses. The caller has checked len(tok) <= m.limit.
+func (m *Manager) tokenCookies(tok string, maxAge int, present uint16) []string {
+	age := strconv.Itoa(maxAge)
+	name := m.cfg.Name
+	if len(name)+1+len(tok) <= CookieLimit {
+		out := []string{name + "=" + tok + "; Max-Age=" + age + m.attrs}
+		return append(out, m.removeCookies(present, 1)...)
+	}
+	// Cut the token into pieces that each fit one cookie.
+	var pieces []string
+	rest := tok
+	for i := 0; rest != ""; i++ {
+		room := CookieLimit - len(m.names[i]) - 1
+		if i == 0 {
+			room -= len(chunkMark("2"))
+		}
+		room = min(room, len(rest))
+		pieces = append(pieces, rest[:room])
+		rest = rest[room:]
+	}
+	out := make([]string, 0, len(pieces))
+	for i, p := range pieces {
+		if i == 0 {
+			p = chunkMark(strconv.Itoa(len(pieces))) + p
+		}
+		out = append(out, m.names[i]+"="+p+"; Max-Age="+age+m.attrs)
+	}
+	return append(out, m.removeCookies(present, len(pieces))...)
+}
+
+// removeCookies returns Set-Cookie values that delete the session's
+// cookies with index from and above that the request carried. The first
+// cookie (from == 0) is always deleted.
+func (m *Manager) removeCookies(present uint16, from int) []string {
+	var out []string
+	for i := from; i < len(m.names); i++ {
+		if i == 0 || present&(1<<i) != 0 {
+			out = append(out, m.names[i]+"=; Max-Age=0"+m.attrs)
+		}
+	}
+	return out
+}
+
+// cut is strings.Cut on a byte.
+func cut(s string, sep byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+func indexByte(s string, c byte) int { return strings.IndexByte(s, c) }
+
+// trimSpace trims ASCII spaces and tabs, as net/http does for cookies.
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

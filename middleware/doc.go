@@ -1,0 +1,111 @@
+// Package middleware keeps net/http sessions in sealed, stateless cookies.
+//
+// A session is a small map of JSON values. [Manager.Handler] opens it from
+// the request's cookie, a PASETO v4.local token sealed with the primary key
+// of a [keyring.Source], hands it to the handler through the request's
+// context, and seals it back into the cookie only when it has to. The
+// server stores nothing.
+//
+//	ring, err := keyring.FromEnv(keyring.EnvVar)
+//	if err != nil { ... }
+//	sessions, err := middleware.New(ring, middleware.Config{})
+//	if err != nil { ... }
+//	http.ListenAndServeTLS(addr, cert, key, sessions.Handler(mux))
+//
+// and in a handler:
+//
+//	s := middleware.Get(r)
+//	s.Set("user", "ada")
+//	name, _ := s.GetString("user")
+//
+// # Configuration
+//
+// The zero [Config] is the secure default: a host-only cookie named
+// __Host-session with HttpOnly, Secure, SameSite=Lax and Path=/, an
+// absolute lifetime of 14 days and no idle timeout. [Config.Insecure]
+// allows plain HTTP for development (and renames the cookie "session",
+// since a __Host- cookie must be Secure). [New] checks the combination
+// once and refuses the unsafe ones.
+//
+// # Sessions
+//
+// [Session] has the methods of a map ([Session.Get], [Session.Set],
+// [Session.Delete], [Session.Clear], [Session.Keys], [Session.Len],
+// [Session.Values]), typed getters ([Session.GetString],
+// [Session.GetInt64], [Session.GetBool], [Session.GetTime]), [Decode]
+// into any type, one-time messages ([Session.Flash], [Session.Pop]), and
+// the session's identity: [Session.ID], [Session.Renew] (call it at login)
+// and [Session.Destroy] (at logout).
+//
+// Values keep their JSON form from the cookie until a getter reads them,
+// and values the handler does not change are written back byte for byte;
+// integers that fit an int64 keep every digit.
+//
+// # When a cookie is written
+//
+// A response carries a Set-Cookie header only when:
+//
+//   - the session changed ([Session.Set], [Session.Delete], [Session.Clear],
+//     [Session.Flash], a [Session.Pop] that removed messages);
+//   - it was renewed or destroyed (a destroyed or emptied session deletes
+//     the cookie);
+//   - the cookie was sealed with a key that is no longer the primary one,
+//     which re-encrypts it under the new primary (transparent rotation);
+//   - an idle timeout is set and at least half the idle window has passed
+//     since the cookie was written, so the window slides at most once per
+//     half window and never past the absolute deadline.
+//
+// An unchanged session costs no header. Every Set-Cookie goes with
+// "Vary: Cookie" and, unless the handler chose no-store, private or
+// no-cache, Cache-Control: no-cache="Set-Cookie" so that shared caches do
+// not hand the cookie to someone else. A response that read the session
+// also gets "Vary: Cookie". The cookie's Max-Age is the token's remaining
+// life.
+//
+// The header is added just before the response headers leave: on the
+// first Write, on WriteHeader with a final status, on Flush, ReadFrom and
+// Hijack, or when the handler returns. An informational status such as 103
+// Early Hints does not commit the session. The response body is never
+// buffered, and the wrapper's Unwrap method lets [http.ResponseController]
+// reach the underlying writer.
+//
+// # Failures
+//
+// A missing, malformed, tampered, expired, revoked or oversized cookie, one
+// sealed with an unknown key or under another cookie name or audience, and
+// two cookies with the session's name all give an empty session, never an
+// error page. The reason is logged at debug level.
+//
+// Failures that would lose data are loud. A session whose sealed cookie
+// would exceed the browsers' [CookieLimit] is not sent, because browsers
+// drop it silently: [Config.ErrorHandler] receives [ErrTooLarge] and the
+// default one logs and answers 500. [Config.MaxChunks] optionally spreads
+// a large session over a bounded number of cookies. A change made after
+// the headers left is reported as [ErrLateChange].
+//
+// Nothing the package logs or returns contains a session value, a token or
+// key material.
+//
+// # Expiry, rotation and revocation
+//
+// Every token carries its expiry, the session's creation time and id; the
+// keys live in a [keyring.Source], which may change between requests. A
+// token sealed with a retired key still opens and is re-issued under the
+// primary; once the key leaves the ring, the token is refused.
+//
+// Sessions are stateless, so a copy of a cookie stays valid until it
+// expires even after logout. [Config.Revoked] closes that gap: it sees
+// every session that opens and every session about to be written back,
+// and can compare [Session.Created] or a session epoch with a per-user
+// record. With it, a logout also wins over a slower request of the same
+// session still in flight, which would otherwise write the old session
+// back.
+//
+// # Concurrency
+//
+// A [Manager] is safe for concurrent use. A [Session] is safe for the
+// goroutines of one request. Two concurrent requests of the same browser
+// each start from the cookie they carried, and the last response wins:
+// a cookie store cannot merge them. Keep values that several requests
+// update at once (counters, carts edited from two tabs) on the server.
+package middleware

@@ -1,0 +1,160 @@
+package middleware_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"satchel.dev/keyring"
+	"satchel.dev/middleware"
+)
+
+// serve runs one request through h, sending cookie, and returns the
+// recorder.
+func serve(h http.Handler, target, cookie string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", target, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// sessionCookie returns "name=value" of the Set-Cookie in rec.
+func sessionCookie(rec *httptest.ResponseRecorder) string {
+	c := rec.Result().Cookies()[0]
+	return c.Name + "=" + c.Value
+}
+
+func ExampleManager_Handler() {
+	key, err := keyring.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := keyring.FromKeys(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := middleware.New(ring, middleware.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		s.Renew() // new session id at login
+		s.Set("user", r.URL.Query().Get("user"))
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		user, ok := middleware.Get(r).GetString("user")
+		if !ok {
+			user = "stranger"
+		}
+		fmt.Fprintf(w, "Hello, %s!", user)
+	})
+	h := sessions.Handler(mux)
+
+	login := serve(h, "/login?user=Ada", "")
+	setCookie := login.Header().Get("Set-Cookie")
+	fmt.Println(setCookie[:strings.IndexByte(setCookie, '=')])
+	fmt.Println(setCookie[strings.Index(setCookie, "; Max-Age"):])
+
+	home := serve(h, "/", sessionCookie(login))
+	fmt.Println(home.Body.String())
+	fmt.Println("Set-Cookie on an unchanged session:", home.Header().Get("Set-Cookie") != "")
+
+	fmt.Println(serve(h, "/", "__Host-session=forged").Body.String())
+	// Output:
+	// __Host-session
+	// ; Max-Age=1209600; Path=/; HttpOnly; Secure; SameSite=Lax
+	// Hello, Ada!
+	// Set-Cookie on an unchanged session: false
+	// Hello, stranger!
+}
+
+func ExampleNew() {
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+
+	// A __Host- cookie cannot be shared with subdomains.
+	_, err := middleware.New(ring, middleware.Config{Domain: "example.com"})
+	fmt.Println(err)
+
+	// Plain-HTTP development: no Secure attribute, so no __Host- prefix.
+	dev, err := middleware.New(ring, middleware.Config{Insecure: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec := serve(dev.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("k", 1)
+	})), "/", "")
+	c := rec.Result().Cookies()[0]
+	fmt.Println(c.Name, c.Secure, c.HttpOnly)
+	// Output:
+	// middleware: invalid config: cookie "__Host-session" has the __Host- prefix, which forbids a Domain
+	// session false true
+}
+
+func ExampleSession_Flash() {
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	sessions, _ := middleware.New(ring, middleware.Config{})
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		if r.URL.Path == "/save" {
+			s.Flash("Saved.")
+			return
+		}
+		fmt.Fprintf(w, "%q", s.Pop())
+	}))
+
+	cookie := sessionCookie(serve(h, "/save", ""))
+	first := serve(h, "/", cookie)
+	fmt.Println(first.Body.String())
+	// Pop emptied the session, so the response deletes the cookie; a
+	// browser would now send none.
+	fmt.Println(first.Result().Cookies()[0].MaxAge < 0)
+	fmt.Println(serve(h, "/", "").Body.String())
+	// Output:
+	// ["Saved."]
+	// true
+	// []
+}
+
+func ExampleDecode() {
+	type Item struct {
+		SKU string `json:"sku"`
+		Qty int    `json:"qty"`
+	}
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	sessions, _ := middleware.New(ring, middleware.Config{})
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		if r.URL.Path == "/add" {
+			s.Set("cart", []Item{{"TEA-01", 2}})
+			s.Set("order", int64(9007199254740993))
+			return
+		}
+		cart, err := middleware.Decode[[]Item](s, "cart")
+		order, _ := s.GetInt64("order")
+		fmt.Fprintln(w, cart, err, order)
+		_, err = middleware.Decode[[]Item](s, "wishlist")
+		fmt.Fprintln(w, err)
+	}))
+	cookie := sessionCookie(serve(h, "/add", ""))
+	io.Copy(stdout{}, serve(h, "/", cookie).Body)
+	// Output:
+	// [{TEA-01 2}] <nil> 9007199254740993
+	// middleware: no such session value: "wishlist"
+}
+
+type stdout struct{}
+
+func (stdout) Write(p []byte) (int, error) { fmt.Print(string(p)); return len(p), nil }
