@@ -79,6 +79,13 @@ type syntaxErr string
 func (e syntaxErr) Error() string { return string(e) }
 func (e syntaxErr) Unwrap() error { return ErrMalformedFile }
 
+// ringErr is a file that parses but breaks a rule of New; it wraps
+// ErrInvalidRing. The same constraints on its text apply.
+type ringErr string
+
+func (e ringErr) Error() string { return string(e) }
+func (e ringErr) Unwrap() error { return ErrInvalidRing }
+
 // ParseFile parses a keyring file in the canonical v1 format that
 // [FormatFile] writes:
 //
@@ -131,23 +138,23 @@ func ParseFile(data []byte) (*Ring, error) {
 		}
 		if prev, dup := seen[e.Key.ID()]; dup {
 			return nil, &FileError{Line: n, Field: fieldSecret,
-				Err: fmt.Errorf("%w: the same key as line %d (id %s)", ErrInvalidRing, prev, e.Key.ID())}
+				Err: ringErr(fmt.Sprintf("the same key as line %d (id %s)", prev, e.Key.ID()))}
 		}
 		seen[e.Key.ID()] = n
 		if e.State == Primary {
 			if primaryLine != 0 {
 				return nil, &FileError{Line: n, Field: fieldState,
-					Err: fmt.Errorf("%w: a second primary key (line %d is primary)", ErrInvalidRing, primaryLine)}
+					Err: ringErr(fmt.Sprintf("a second primary key (line %d is primary)", primaryLine))}
 			}
 			primaryLine = n
 		}
 		entries = append(entries, e)
 	}
 	if len(entries) == 0 {
-		return nil, &FileError{Err: fmt.Errorf("%w: no keys", ErrInvalidRing)}
+		return nil, &FileError{Err: ringErr("no keys")}
 	}
 	if primaryLine == 0 {
-		return nil, &FileError{Err: fmt.Errorf("%w: no primary key (exactly one key needs state=primary)", ErrInvalidRing)}
+		return nil, &FileError{Err: ringErr("no primary key (exactly one key needs state=primary)")}
 	}
 	r, err := New(entries)
 	if err != nil {

@@ -1,0 +1,252 @@
+package rotate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"satchel.dev/keyring"
+)
+
+// ErrExist is wrapped by [Store.Create] when the keyring file exists.
+var ErrExist = fs.ErrExist
+
+// Store is a keyring file that rotators update safely.
+//
+// Every change happens under an exclusive lock (flock(2) on a lock file
+// beside the keyring, the keyring's path plus ".lock"), so two rotators,
+// in one process or in many, never race: the second one waits, then sees
+// the first one's result. A change is written to a temporary file in the
+// same directory, synced, renamed over the keyring and followed by a sync
+// of the directory, so a reader (a [keyring.Watcher], [keyring.LoadFile])
+// sees the old file or the new one, never a torn one, even if the writer
+// is killed or the machine loses power halfway.
+//
+// A new keyring file gets mode 0600. A replaced one keeps the mode of the
+// file it replaces, less any permission for others (a keyring is never
+// world-readable), and, where the process may, its owner and group. When
+// the path is a symbolic link, the file it points to is replaced. The
+// lock file is never removed: removing it would let two rotators lock two
+// different files.
+//
+// All rotators of one keyring must use the same path, so that they lock
+// the same lock file. A Store holds no open files between calls and is
+// safe for concurrent use.
+type Store struct {
+	path string
+	lock string
+}
+
+// NewStore returns the Store of the keyring file at path. It touches no
+// file; the file need not exist yet (see [Store.Create]).
+func NewStore(path string) *Store {
+	return &Store{path: path, lock: path + ".lock"}
+}
+
+// Path returns the path of the keyring file.
+func (s *Store) Path() string { return s.path }
+
+// Load reads the keyring file without taking the lock: the atomic
+// replacement makes that safe. Errors are those of [keyring.LoadFile].
+func (s *Store) Load() (*keyring.Ring, error) {
+	return keyring.LoadFile(s.path)
+}
+
+// Create writes r as a new keyring file under the lock. It returns an
+// error wrapping [ErrExist] if the file already exists, and leaves that
+// file alone. ctx bounds the wait for the lock.
+func (s *Store) Create(ctx context.Context, r *keyring.Ring) error {
+	if r == nil {
+		return errors.New("rotate: nil ring")
+	}
+	unlock, err := s.lockFile(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Lstat(s.path); err == nil {
+		return fmt.Errorf("rotate: %s: %w (refusing to overwrite a keyring)", s.path, ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return s.writeLocked(keyring.FormatFile(r))
+}
+
+// Update locks the store, loads the keyring and calls fn with it. If fn
+// returns a ring whose file form differs from the file, Update writes it
+// atomically. It returns the ring the file holds afterwards and whether it
+// wrote. fn runs under the lock: keep it short and do not call the Store
+// from it.
+//
+// If the file cannot be loaded (missing, unreadable or invalid), fn is not
+// called and nothing is written: a damaged keyring is never replaced
+// automatically. Errors of loading are those of [keyring.LoadFile]; an
+// error of fn is returned as it is. ctx bounds the wait for the lock.
+func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring.Ring, error)) (*keyring.Ring, bool, error) {
+	unlock, err := s.lockFile(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	target := s.target()
+	data, err := os.ReadFile(target)
+	if err != nil {
+		return nil, false, err
+	}
+	cur, err := keyring.ParseFile(data)
+	if err != nil {
+		var fe *keyring.FileError
+		if errors.As(err, &fe) {
+			fe.File = s.path
+		}
+		return nil, false, err
+	}
+	next, err := fn(cur)
+	if err != nil {
+		return nil, false, err
+	}
+	if next == nil {
+		return cur, false, nil
+	}
+	out := keyring.FormatFile(next)
+	if bytes.Equal(out, data) {
+		return cur, false, nil
+	}
+	if err := s.writeLocked(out); err != nil {
+		return nil, false, err
+	}
+	return next, true, nil
+}
+
+// Rotate applies policy p at now to the keyring file under the lock, as
+// a cron job does: lock, load, [Policy.Next], write if changed. It returns
+// the ring the file holds afterwards and the changes made (empty when the
+// file was left alone). newKey nil means [keyring.GenerateKey].
+//
+// Two rotators started together make one rotation: the second waits for
+// the lock and then finds nothing due. Errors are those of [Store.Update]
+// and [Policy.Next]; an invalid file is never replaced.
+func (s *Store) Rotate(ctx context.Context, p Policy, now time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, Changes, error) {
+	if err := p.Validate(); err != nil {
+		return nil, Changes{}, err
+	}
+	var ch Changes
+	r, _, err := s.Update(ctx, func(cur *keyring.Ring) (*keyring.Ring, error) {
+		next, c, err := p.Next(cur, now, newKey)
+		ch = c
+		return next, err
+	})
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	return r, ch, nil
+}
+
+// target returns the file to replace: the target of a symbolic link at
+// path, or path itself.
+func (s *Store) target() string {
+	if t, err := filepath.EvalSymlinks(s.path); err == nil {
+		return t
+	}
+	return s.path
+}
+
+// tempPrefix is the name prefix of the temporary files for target.
+func tempPrefix(target string) string {
+	return "." + filepath.Base(target) + ".tmp-"
+}
+
+// writeLocked replaces the keyring file with data. The caller holds the
+// lock, so temporary files left by a writer that was killed can be
+// removed first: no other writer is active.
+func (s *Store) writeLocked(data []byte) (err error) {
+	target := s.target()
+	dir := filepath.Dir(target)
+	prefix := tempPrefix(target)
+	if stale, _ := filepath.Glob(filepath.Join(dir, globEscape(prefix)+"*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+
+	perm := fs.FileMode(0o600)
+	old, statErr := os.Stat(target)
+	if statErr == nil {
+		perm = old.Mode().Perm() &^ 0o007
+	}
+	f, err := os.CreateTemp(dir, prefix+"*")
+	if err != nil {
+		return fmt.Errorf("rotate: writing keyring: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if statErr == nil {
+		copyOwner(f, old)
+	}
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("rotate: writing keyring: %w", err)
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("rotate: writing keyring: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("rotate: writing keyring: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("rotate: writing keyring: %w", err)
+	}
+	if err = os.Rename(tmp, target); err != nil {
+		return fmt.Errorf("rotate: replacing keyring: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		// The new file is in place; only its durability across a power
+		// loss is in doubt.
+		return fmt.Errorf("rotate: keyring replaced, but syncing its directory failed: %w", err)
+	}
+	return nil
+}
+
+// globEscape escapes the metacharacters of filepath.Match.
+func globEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(s)
+}
+
+// lockFile takes the exclusive lock, polling until ctx is done.
+func (s *Store) lockFile(ctx context.Context) (unlock func(), err error) {
+	f, err := os.OpenFile(s.lock, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("rotate: opening lock file: %w", err)
+	}
+	wait := time.Millisecond
+	for {
+		ok, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("rotate: locking %s: %w", s.lock, err)
+		}
+		if ok {
+			return func() { f.Close() }, nil // closing the file releases the lock
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, fmt.Errorf("rotate: waiting for the lock on %s: %w", s.lock, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}

@@ -1,0 +1,499 @@
+//go:build unix
+
+package rotate_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"satchel.dev/keyring"
+	"satchel.dev/rotate"
+)
+
+// Child process modes of the test binary, chosen by $ROTATE_TEST_CHILD.
+const childEnv = "ROTATE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "writer":
+		childWriter()
+	case "rotator":
+		childRotator()
+	default:
+		fmt.Fprintln(os.Stderr, "unknown child mode")
+		os.Exit(2)
+	}
+}
+
+// childWriter rewrites $ROTATE_TEST_PATH with the contents of
+// $ROTATE_TEST_A and $ROTATE_TEST_B alternately, forever, through a Store.
+func childWriter() {
+	path := os.Getenv("ROTATE_TEST_PATH")
+	var files [2]*keyring.Ring
+	for i, name := range []string{"ROTATE_TEST_A", "ROTATE_TEST_B"} {
+		r, err := keyring.LoadFile(os.Getenv(name))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		files[i] = r
+	}
+	s := rotate.NewStore(path)
+	fmt.Println("ready")
+	for i := 0; ; i++ {
+		_, _, err := s.Update(context.Background(), func(*keyring.Ring) (*keyring.Ring, error) {
+			return files[i%2], nil
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// childRotator waits for $ROTATE_TEST_GO to exist, then applies the test
+// policy once at $ROTATE_TEST_NOW and prints the changes.
+func childRotator() {
+	for {
+		if _, err := os.Stat(os.Getenv("ROTATE_TEST_GO")); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	now, err := time.Parse(time.RFC3339Nano, os.Getenv("ROTATE_TEST_NOW"))
+	if err != nil {
+		panic(err)
+	}
+	_, ch, err := rotate.NewStore(os.Getenv("ROTATE_TEST_PATH")).Rotate(context.Background(), day, now, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ch.String())
+	os.Exit(0)
+}
+
+// newFile creates a keyring file with Initial at t0 and returns its store.
+func newFile(t *testing.T) (*rotate.Store, *keyring.Ring) {
+	t.Helper()
+	s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
+	r, err := rotate.Initial(t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return s, r
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestStoreCreate(t *testing.T) {
+	s, r := newFile(t)
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("new keyring mode %v, want 0600", fi.Mode().Perm())
+	}
+	before := readFile(t, s.Path())
+	if !bytes.Equal(before, keyring.FormatFile(r)) {
+		t.Fatal("file is not FormatFile(r)")
+	}
+	other, _ := rotate.Initial(t0, nil)
+	if err := s.Create(context.Background(), other); !errors.Is(err, rotate.ErrExist) {
+		t.Fatalf("Create over an existing file: %v", err)
+	}
+	if !bytes.Equal(readFile(t, s.Path()), before) {
+		t.Fatal("Create replaced an existing keyring")
+	}
+	got, err := s.Load()
+	if err != nil || got.Primary().ID() != r.Primary().ID() {
+		t.Fatalf("Load: %v %v", got, err)
+	}
+}
+
+func TestStoreRotateWritesOnlyChanges(t *testing.T) {
+	s, _ := newFile(t)
+	ctx := context.Background()
+	ino := func() uint64 {
+		fi, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	first := ino()
+	r, ch, err := s.Rotate(ctx, day, t0.Add(time.Hour), nil)
+	if err != nil || !ch.Empty() || ino() != first {
+		t.Fatalf("nothing due, but: %v %v (inode changed: %v)", ch, err, ino() != first)
+	}
+	r, ch, err = s.Rotate(ctx, day, t0.Add(9*time.Hour), nil)
+	if err != nil || ch.Staged == "" || r.Len() != 2 || ino() == first {
+		t.Fatalf("staging: %v %v %v", r, ch, err)
+	}
+	back, err := s.Load()
+	if err != nil || !bytes.Equal(keyring.FormatFile(back), keyring.FormatFile(r)) {
+		t.Fatalf("the file does not hold the returned ring: %v", err)
+	}
+	if _, _, err := s.Rotate(ctx, rotate.Policy{}, t0, nil); !errors.Is(err, rotate.ErrInvalidPolicy) {
+		t.Fatalf("invalid policy: %v", err)
+	}
+}
+
+// TestStoreRefusesInvalidFile: a keyring with no primary, two primaries or
+// a duplicate key is never rewritten, and the error names the file and
+// line.
+func TestStoreRefusesInvalidFile(t *testing.T) {
+	g := &keys{}
+	k1, k2 := g.key(t), g.key(t)
+	line := func(k keyring.Key, state string) string {
+		return "secret=" + k.ExportPASERK() + " state=" + state + " created=2026-11-01T09:00:00Z\n"
+	}
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"no primary", keyring.FileHeader + "\n" + line(k1, "retired") + line(k2, "staged"), "keyring.txt: no primary key"},
+		{"two primaries", keyring.FileHeader + "\n" + line(k1, "primary") + line(k2, "primary"), `keyring.txt:3: field "state": a second primary key (line 2 is primary)`},
+		{"duplicate ids", keyring.FileHeader + "\n" + line(k1, "primary") + line(k1, "retired"), `keyring.txt:3: field "secret": the same key as line 2`},
+		{"truncated", (keyring.FileHeader + "\n" + line(k1, "primary"))[:40], `keyring.txt:2: missing newline`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
+			if err := os.WriteFile(s.Path(), []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := s.Rotate(context.Background(), day, t0.Add(100*time.Hour), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), k1.ExportPASERK()[9:20]) {
+				t.Fatal("error contains key material")
+			}
+			if string(readFile(t, s.Path())) != tc.file {
+				t.Fatal("an invalid keyring was rewritten")
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
+		if _, _, err := s.Rotate(context.Background(), day, t0, nil); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("missing file: %v", err)
+		}
+		if _, err := os.Stat(s.Path()); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal("Rotate created a keyring")
+		}
+	})
+}
+
+func TestStoreFileMode(t *testing.T) {
+	for _, tc := range []struct{ before, after fs.FileMode }{
+		{0o600, 0o600},
+		{0o640, 0o640},
+		{0o644, 0o640}, // never world-readable
+		{0o400, 0o400},
+	} {
+		t.Run(tc.before.String(), func(t *testing.T) {
+			s, _ := newFile(t)
+			if err := os.Chmod(s.Path(), tc.before); err != nil {
+				t.Fatal(err)
+			}
+			if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Empty() {
+				t.Fatalf("%v %v", ch, err)
+			}
+			fi, _ := os.Stat(s.Path())
+			if fi.Mode().Perm() != tc.after {
+				t.Fatalf("mode %v, want %v", fi.Mode().Perm(), tc.after)
+			}
+		})
+	}
+}
+
+func TestStoreFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, _ := newFile(t)
+	link := filepath.Join(dir, "keyring.txt")
+	if err := os.Symlink(real.Path(), link); err != nil {
+		t.Fatal(err)
+	}
+	s := rotate.NewStore(link)
+	if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Empty() {
+		t.Fatalf("%v %v", ch, err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatal("the symlink was replaced by a file")
+	}
+	if r, err := real.Load(); err != nil || r.Len() != 2 {
+		t.Fatalf("target not updated: %v %v", r, err)
+	}
+}
+
+func TestStoreLockWait(t *testing.T) {
+	s, _ := newFile(t)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rotate.NewStore(s.Path()).Update(context.Background(), func(r *keyring.Ring) (*keyring.Ring, error) {
+			close(held)
+			<-release
+			return nil, nil
+		})
+	})
+	<-held
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := s.Rotate(ctx, day, t0.Add(9*time.Hour), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Rotate while locked: %v, want a deadline error", err)
+	}
+	close(release)
+	wg.Wait()
+	if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Staged == "" {
+		t.Fatalf("after release: %v %v", ch, err)
+	}
+}
+
+// TestTwoRotatorsGoroutines starts many rotators at once in one process,
+// each with its own Store and lock descriptor: exactly one stages a key.
+func TestTwoRotatorsGoroutines(t *testing.T) {
+	for round := range 20 {
+		s, _ := newFile(t)
+		now := t0.Add(9 * time.Hour)
+		var staged atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 8 {
+			wg.Go(func() {
+				<-start
+				_, ch, err := rotate.NewStore(s.Path()).Rotate(context.Background(), day, now, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				if ch.Staged != "" {
+					staged.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		r, err := s.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if staged.Load() != 1 || r.Len() != 2 {
+			t.Fatalf("round %d: %d rotators staged a key; the ring has %d keys", round, staged.Load(), r.Len())
+		}
+	}
+}
+
+// TestTwoRotatorsProcesses starts several rotator processes that wait on
+// a common start signal: one rotation happens, not several.
+func TestTwoRotatorsProcesses(t *testing.T) {
+	rounds := 5
+	if testing.Short() {
+		rounds = 2
+	}
+	for round := range rounds {
+		s, _ := newFile(t)
+		goFile := filepath.Join(t.TempDir(), "go")
+		var outs []*bytes.Buffer
+		var cmds []*exec.Cmd
+		for range 4 {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), childEnv+"=rotator", "ROTATE_TEST_PATH="+s.Path(),
+				"ROTATE_TEST_GO="+goFile, "ROTATE_TEST_NOW="+t0.Add(9*time.Hour).Format(time.RFC3339Nano))
+			out := &bytes.Buffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			outs, cmds = append(outs, out), append(cmds, cmd)
+		}
+		time.Sleep(50 * time.Millisecond) // let the children start polling
+		if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		staged := 0
+		for i, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("child: %v\n%s", err, outs[i])
+			}
+			if strings.HasPrefix(outs[i].String(), "staged ") {
+				staged++
+			} else if outs[i].String() != "no change\n" {
+				t.Fatalf("child printed %q", outs[i])
+			}
+		}
+		r, err := s.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if staged != 1 || r.Len() != 2 {
+			t.Fatalf("round %d: %d processes staged a key; the ring has %d keys", round, staged, r.Len())
+		}
+	}
+}
+
+// bigRing returns a ring of n keys, so that writing it takes a while.
+func bigRing(t testing.TB, g *keys, n int) *keyring.Ring {
+	es := []keyring.Entry{{Key: g.key(t), State: keyring.Primary, Created: t0, Promoted: t0}}
+	for i := 1; i < n; i++ {
+		es = append(es, keyring.Entry{Key: g.key(t), State: keyring.Retired, Created: t0, Promoted: t0, Retired: t0.Add(time.Duration(i))})
+	}
+	r, err := keyring.New(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestCrashSafety kills a writer process with SIGKILL at random points,
+// many times, while a reader in this process reads the file in a loop.
+// Every read, and the file after every kill, is one of the two complete
+// versions the writer alternates between, never a torn mix.
+func TestCrashSafety(t *testing.T) {
+	kills := 60
+	if testing.Short() {
+		kills = 10
+	}
+	dir := t.TempDir()
+	g := &keys{}
+	a, b := keyring.FormatFile(bigRing(t, g, 300)), keyring.FormatFile(bigRing(t, g, 150))
+	fa, fb := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	os.WriteFile(fa, a, 0o600)
+	os.WriteFile(fb, b, 0o600)
+	path := filepath.Join(dir, "keyring.txt")
+	os.WriteFile(path, a, 0o600)
+
+	var stop atomic.Bool
+	var reads, torn atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("read: %v", err)
+				return
+			}
+			if !bytes.Equal(data, a) && !bytes.Equal(data, b) {
+				torn.Add(1)
+			}
+			reads.Add(1)
+		}
+	})
+
+	rng := rand.New(rand.NewPCG(7, 8))
+	sawA, sawB := 0, 0
+	for i := range kills {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), childEnv+"=writer", "ROTATE_TEST_PATH="+path, "ROTATE_TEST_A="+fa, "ROTATE_TEST_B="+fb)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make([]byte, 6)
+		if _, err := out.Read(ready); err != nil || string(ready) != "ready\n" {
+			t.Fatalf("child %d did not start: %q %v", i, ready, err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(60 * time.Millisecond))))
+		cmd.Process.Signal(syscall.SIGKILL)
+		err = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Fatalf("child %d was not killed: %v", i, err)
+		}
+		data := readFile(t, path)
+		switch {
+		case bytes.Equal(data, a):
+			sawA++
+		case bytes.Equal(data, b):
+			sawB++
+		default:
+			t.Fatalf("after kill %d the file is torn (%d bytes)", i, len(data))
+		}
+		if _, err := keyring.LoadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d kills: file was version A %d times, B %d times; %d concurrent reads, %d torn", kills, sawA, sawB, reads.Load(), torn.Load())
+	if torn.Load() != 0 {
+		t.Fatalf("%d reads saw a torn file", torn.Load())
+	}
+	if sawA == 0 || sawB == 0 {
+		t.Errorf("the kills never left version %s: the writer did not get to write", map[bool]string{true: "A", false: "B"}[sawA == 0])
+	}
+
+	// Killed writers leave temporary files; the next write under the lock
+	// removes them.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".keyring.txt.tmp-*"))
+	t.Logf("%d temporary files left by killed writers", len(leftovers))
+	s := rotate.NewStore(path)
+	if _, _, err := s.Update(context.Background(), func(*keyring.Ring) (*keyring.Ring, error) {
+		return nil, errors.New("refused")
+	}); err == nil {
+		t.Fatal("Update accepted a failing fn")
+	}
+	if _, _, err := s.Update(context.Background(), func(cur *keyring.Ring) (*keyring.Ring, error) {
+		r, _ := rotate.Initial(t0, nil)
+		return r, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".keyring.txt.tmp-*")); len(left) != 0 {
+		t.Fatalf("temporary files remain after a write: %v", left)
+	}
+}
+
+func ExampleStore_Rotate() {
+	dir, _ := os.MkdirTemp("", "rotate")
+	defer os.RemoveAll(dir)
+	s := rotate.NewStore(filepath.Join(dir, "keyring.txt"))
+	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	r, _ := rotate.Initial(start, nil)
+	if err := s.Create(context.Background(), r); err != nil {
+		panic(err)
+	}
+	p := rotate.Policy{Interval: 24 * time.Hour, Propagation: time.Hour, MaxAge: 12 * time.Hour, Leeway: time.Minute}
+	// What a cron job does every few minutes:
+	for _, at := range []time.Duration{23 * time.Hour, 23*time.Hour + 5*time.Minute, 24 * time.Hour} {
+		r, ch, err := s.Rotate(context.Background(), p, start.Add(at), nil)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%v: %d keys, staged=%v promoted=%v\n", at, r.Len(), ch.Staged != "", ch.Promoted != "")
+	}
+	// Output:
+	// 23h0m0s: 2 keys, staged=true promoted=false
+	// 23h5m0s: 2 keys, staged=false promoted=false
+	// 24h0m0s: 2 keys, staged=false promoted=true
+}
