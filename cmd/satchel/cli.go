@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"satchel.dev/keyring"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// cli holds a command's environment, so tests can run commands in-process
+// with their own clock and standard input.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+	newKey         func() (keyring.Key, error)
+}
+
+// run runs the command line args (without the program name) and returns
+// the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newKey: keyring.GenerateKey}
+	return c.run(args)
+}
+
+const mainUsage = `satchel manages the keys of satchel session cookies.
+
+Usage:
+  satchel keygen                       print a new k4.local key (a secret)
+  satchel keyring init   -file PATH    create a keyring file with one primary key
+  satchel keyring show   [-file PATH]  list key ids, states and times (never secrets)
+  satchel keyring rotate -file PATH    apply the rotation policy once (run it from cron)
+  satchel inspect [-file PATH] TOKEN   open a token or cookie value and print its claims
+
+Run "satchel COMMAND -h" for a command's flags. Without -file, show and
+inspect read the keys from $SATCHEL_KEYS (k4.local keys separated by
+commas, the first one primary).
+
+Exit codes: 0 success, 1 failure, 2 usage error.
+`
+
+func (c *cli) run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, mainUsage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			return c.run(append(args[1:2], "-h"))
+		}
+		fmt.Fprint(c.stdout, mainUsage)
+		return exitOK
+	case "keygen":
+		return c.keygen(args[1:])
+	case "keyring":
+		return c.keyring(args[1:])
+	case "inspect":
+		return c.inspect(args[1:])
+	}
+	fmt.Fprintf(c.stderr, "satchel: unknown command %q\n\n%s", args[0], mainUsage)
+	return exitUsage
+}
+
+// flagSet returns a FlagSet for a command whose usage text is usage.
+func (c *cli) flagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		if hasFlags(fs) {
+			fmt.Fprint(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parse parses args with fs. It returns done=true with the exit code when
+// the command must stop: after -h (usage on stdout, exit 0) or a flag
+// error (usage on stderr, exit 2). Flags may follow positional arguments.
+func (c *cli) parse(fs *flag.FlagSet, args []string) (rest []string, code int, done bool) {
+	for {
+		fs.SetOutput(io.Discard) // errors and usage are printed below, once
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(c.stdout)
+			fs.Usage()
+			return nil, exitOK, true
+		}
+		if err != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", fs.Name(), err)
+			fs.SetOutput(c.stderr)
+			fs.Usage()
+			return nil, exitUsage, true
+		}
+		// Allow flags after positional arguments: "inspect TOKEN -file x".
+		if fs.NArg() == 0 {
+			return rest, 0, false
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// usageErr reports a usage problem found after parsing and returns 2.
+func (c *cli) usageErr(fs *flag.FlagSet, format string, a ...any) int {
+	fmt.Fprintf(c.stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
+	fmt.Fprintf(c.stderr, "Run \"%s -h\" for usage.\n", fs.Name())
+	return exitUsage
+}
+
+// fail reports a failure and returns 1.
+func (c *cli) fail(cmd string, err error) int {
+	fmt.Fprintf(c.stderr, "%s: %v\n", cmd, err)
+	return exitFailure
+}
+
+// duration is a flag.Value for a time.Duration that also accepts whole
+// days ("30d", "14d").
+type duration struct{ d *time.Duration }
+
+func (v duration) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return formatDuration(*v.d)
+}
+
+func (v duration) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, errors.New("want a duration like 30d, 12h or 90m")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("want a duration like 30d, 12h or 90m")
+	}
+	return d, nil
+}
+
+// formatDuration writes whole days as "Nd" and other durations as Go does.
+func formatDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// loadRing reads the keyring file at path, or $SATCHEL_KEYS when path is
+// empty.
+func loadRing(path string) (*keyring.Ring, string, error) {
+	if path != "" {
+		r, err := keyring.LoadFile(path)
+		return r, path, err
+	}
+	r, err := keyring.FromEnv(keyring.EnvVar)
+	if errors.Is(err, keyring.ErrNoKeys) {
+		return nil, "", errors.New("no keyring: pass -file PATH or set $" + keyring.EnvVar)
+	}
+	return r, "$" + keyring.EnvVar, err
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

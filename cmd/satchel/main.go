@@ -1,0 +1,40 @@
+// Command satchel manages the keys of satchel's sealed session cookies:
+// it generates keys, creates, shows and rotates keyring files, and opens
+// a session cookie to show what it holds.
+//
+// # Usage
+//
+//	satchel keygen                      print a new k4.local key (a secret)
+//	satchel keyring init   -file PATH   create a keyring file with one primary key
+//	satchel keyring show   [-file PATH] list key ids, states and times (never secrets)
+//	satchel keyring rotate -file PATH   apply the rotation policy once (for cron)
+//	satchel inspect [-file PATH] TOKEN  open a token or cookie and print its claims
+//
+// Every command takes -h (or --help). Without -file, show and inspect read
+// the short form of a keyring from $SATCHEL_KEYS: k4.local keys separated
+// by commas, the first one primary.
+//
+// # Rotation from cron
+//
+// Run satchel keyring rotate often (every few minutes, or every
+// Propagation/4), with the same policy everywhere:
+//
+//	*/5 * * * *  satchel keyring rotate -file /etc/app/keyring.txt \
+//	             -interval 30d -propagation 1h -max-age 14d -leeway 1m
+//
+// It locks the file, loads it, applies the policy and writes the file
+// atomically only when something is due. Several rotators may run at
+// once: they make one rotation. Servers follow the file with
+// keyring.NewWatcher.
+//
+// # Exit codes
+//
+// 0 on success, 1 when the command failed (a bad keyring, a refused
+// token, a file that could not be written), 2 for a usage error.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
