@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"satchel.dev/keyring"
+	"satchel.dev/middleware"
+)
+
+// shop is a test client of the app over TLS, with a cookie jar.
+type shop struct {
+	t      *testing.T
+	srv    *httptest.Server
+	client *http.Client
+	url    *url.URL
+}
+
+func newShop(t *testing.T, opts options) *shop {
+	t.Helper()
+	key, err := keyring.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.FromKeys(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
+	h, err := newApp(ring, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	c.Jar, _ = cookiejar.New(nil)
+	u, _ := url.Parse(srv.URL)
+	return &shop{t: t, srv: srv, client: c, url: u}
+}
+
+// page is a response with its body.
+type page struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (s *shop) get(path string) page {
+	s.t.Helper()
+	resp, err := s.client.Get(s.srv.URL + path)
+	return s.read(resp, err)
+}
+
+func (s *shop) post(path string, form url.Values) page {
+	s.t.Helper()
+	resp, err := s.client.PostForm(s.srv.URL+path, form)
+	return s.read(resp, err)
+}
+
+func (s *shop) read(resp *http.Response, err error) page {
+	s.t.Helper()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, string(b), resp.Header}
+}
+
+func (s *shop) cookie() *http.Cookie {
+	for _, c := range s.client.Jar.Cookies(s.url) {
+		if c.Name == middleware.DefaultName {
+			return c
+		}
+	}
+	return nil
+}
+
+func (p page) has(t *testing.T, parts ...string) {
+	t.Helper()
+	for _, part := range parts {
+		if !strings.Contains(p.body, part) {
+			t.Errorf("page (status %d) lacks %q", p.status, part)
+		}
+	}
+}
+
+func TestShopFlow(t *testing.T) {
+	s := newShop(t, options{})
+	p := s.get("/")
+	p.has(t, `id="login-form"`, "No session cookie yet.")
+
+	p = s.post("/login", url.Values{"name": {"  Ada   Lovelace "}})
+	p.has(t, "Signed in as <strong>Ada Lovelace</strong>", "Welcome, Ada Lovelace.", "Fresh this week")
+	if s.cookie() == nil {
+		t.Fatal("no session cookie after login")
+	}
+
+	for _, sku := range []string{"TEA-SEN", "TEA-SEN", "COF-ETH"} {
+		s.post("/cart/add", url.Values{"sku": {sku}})
+	}
+	p = s.get("/cart")
+	p.has(t, `id="line-TEA-SEN"`, `id="line-COF-ETH"`, `id="cart-count">3<`, `id="total">€40.70<`)
+	if strings.Count(p.body, "Added") != 0 {
+		t.Error("flash messages shown again")
+	}
+
+	p = s.post("/cart/remove", url.Values{"sku": {"TEA-SEN"}, "next": {"/cart"}})
+	p.has(t, "Removed Sencha Uji.", `id="cart-count">1<`)
+
+	p = s.post("/theme", url.Values{"theme": {"dark"}, "next": {"/cart"}})
+	p.has(t, `data-theme="dark"`, "Your cart")
+	p = s.get("/")
+	p.has(t, `data-theme="dark"`, `1 in cart`)
+
+	p = s.post("/cart/note", url.Values{"note": {"Happy birthday <3"}, "next": {"/cart"}})
+	p.has(t, "Gift note saved.", "Happy birthday &lt;3")
+
+	p = s.post("/logout", nil)
+	p.has(t, `id="bye"`, `id="login-form"`)
+	if s.cookie() != nil {
+		t.Error("the session cookie survived logout")
+	}
+}
+
+func TestShopLoginValidation(t *testing.T) {
+	s := newShop(t, options{})
+	for _, name := range []string{"", "   ", strings.Repeat("x", maxNameLen+1)} {
+		p := s.post("/login", url.Values{"name": {name}})
+		p.has(t, "Please enter a name", `id="login-form"`)
+	}
+	p := s.post("/cart/add", url.Values{"sku": {"TEA-SEN"}})
+	p.has(t, "Please sign in first.")
+}
+
+func TestShopTamperedCookieIsLoggedOut(t *testing.T) {
+	s := newShop(t, options{})
+	s.post("/login", url.Values{"name": {"Ada"}})
+	c := s.cookie()
+	b := []byte(c.Value)
+	b[len(b)/2] ^= 0x01
+	if b[len(b)/2] == '.' || b[len(b)/2] == '/' {
+		b[len(b)/2] = 'A'
+	}
+	s.client.Jar, _ = cookiejar.New(nil)
+	s.client.Jar.SetCookies(s.url, []*http.Cookie{{Name: c.Name, Value: string(b), Path: "/", Secure: true}})
+	p := s.get("/")
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d", p.status)
+	}
+	p.has(t, `id="login-form"`)
+}
+
+func TestShopSessionFullIsRefusedLoudly(t *testing.T) {
+	s := newShop(t, options{})
+	s.post("/login", url.Values{"name": {"Ada"}})
+	s.post("/cart/add", url.Values{"sku": {"ACC-POT"}})
+	s.post("/cart/note", url.Values{"note": {"short note"}})
+	before := s.cookie().Value
+
+	p := s.post("/cart/note", url.Values{"note": {strings.Repeat("long note ", 500)}, "next": {"/cart"}})
+	if p.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", p.status)
+	}
+	p.has(t, `id="session-full"`, "Nothing was changed")
+	if p.header.Get("Location") != "" || len(p.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("error page kept the handler's headers: %v", p.header)
+	}
+	if s.cookie().Value != before {
+		t.Error("the cookie changed")
+	}
+	p = s.get("/cart")
+	p.has(t, `id="line-ACC-POT"`, ">short note<")
+}
+
+func TestShopCrossOriginPostRefused(t *testing.T) {
+	s := newShop(t, options{})
+	req, _ := http.NewRequest("POST", s.srv.URL+"/login", strings.NewReader("name=Mallory"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	p := s.read(s.client.Do(req))
+	if p.status != http.StatusForbidden || s.cookie() != nil {
+		t.Errorf("cross-site login: status %d, cookie %v", p.status, s.cookie())
+	}
+}
+
+func TestShopInsecureCookie(t *testing.T) {
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	h, err := newApp(ring, options{Insecure: true, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/login", strings.NewReader("name=Ada"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	sc := rec.Header().Get("Set-Cookie")
+	if !strings.HasPrefix(sc, "session=") || strings.Contains(sc, "Secure") {
+		t.Errorf("insecure Set-Cookie %q", sc)
+	}
+}
+
+func TestShopNotFound(t *testing.T) {
+	s := newShop(t, options{})
+	if p := s.get("/nope"); p.status != http.StatusNotFound {
+		t.Errorf("status %d", p.status)
+	}
+}
+
+func TestRunWithDevelopmentKey(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &stderr)
+	}()
+	addr := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("server did not start: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "$SATCHEL_KEYS is not set: using a random development key (k4.lid.") {
+		t.Errorf("no development key notice: %s", stderr.String())
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /: %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
+
+func TestRunRefusesBadKeys(t *testing.T) {
+	var stderr lockedBuffer
+	const bad = "k4.local.not-a-real-key-at-all"
+	err := run(context.Background(), nil, func(string) string { return bad }, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "$SATCHEL_KEYS") {
+		t.Fatalf("run: %v", err)
+	}
+	if strings.Contains(err.Error(), "not-a-real") || strings.Contains(stderr.String(), "not-a-real") {
+		t.Error("the error echoes the key")
+	}
+}
+
+func TestRunUsesConfiguredKeys(t *testing.T) {
+	key, _ := keyring.GenerateKey()
+	var stderr lockedBuffer
+	ring, err := loadKeys(func(string) string { return key.ExportPASERK() }, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ring.Primary().ID() != key.ID() || stderr.String() != "" {
+		t.Errorf("primary %s, stderr %q", ring.Primary().ID(), stderr.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
