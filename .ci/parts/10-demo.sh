@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the README's first command as a newcomer would, waits for the shop to
+# answer, logs in through it with curl and checks the session cookie comes
+# back, then stops it. No key is configured, so the shop must generate a
+# development key and say so.
+set -euo pipefail
+log=$(mktemp)
+go build -o /dev/null ./examples/shop # compile first so the wait below is short
+# In its own process group, so that stopping it also stops the binary that
+# go run started.
+setsid go run ./examples/shop >"$log" 2>&1 &
+pid=$!
+trap 'kill -- -$pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do
+	curl -fsS -o /dev/null http://127.0.0.1:8080/ 2>/dev/null && break
+	sleep 1
+done
+jar=$(mktemp)
+curl -fsS -o /dev/null -c "$jar" -b "$jar" http://127.0.0.1:8080/
+code=$(curl -sS -o /dev/null -w '%{http_code}' -c "$jar" -b "$jar" -d name=ci-user http://127.0.0.1:8080/login)
+case "$code" in 2*|3*) ;; *) echo "login answered $code"; cat "$log"; exit 1 ;; esac
+grep -q '__Host-session' "$jar" || { echo "no __Host-session cookie after login"; cat "$jar"; cat "$log"; exit 1; }
+curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8080/ | grep -q 'ci-user' || { echo "shop did not greet the logged-in user"; cat "$log"; exit 1; }
+grep -qi 'development key' "$log" || { echo "shop did not say it generated a development key"; cat "$log"; exit 1; }
+echo "demo: go run ./examples/shop served, logged in and kept the session"
