@@ -114,7 +114,6 @@ func TestSizes(t *testing.T) {
 	}
 }
 
-
 // BenchmarkSeal measures sealing each payload: every codec and the floor,
 // side by side. Names: BenchmarkSeal/p=<payload>/lib=<codec>.
 func BenchmarkSeal(b *testing.B) {

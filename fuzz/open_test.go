@@ -140,3 +140,18 @@ func mustRaw(tok string) []byte {
 	}
 	return raw
 }
+
+// TestOpenSeedsAccept checks that FuzzOpen's seeds reach its accept
+// branch: the tokens Seal produced under keyA with no implicit assertion
+// (one per payload) open, and nothing else among the seeds does.
+func TestOpenSeedsAccept(t *testing.T) {
+	opened := 0
+	for _, s := range openSeeds(t) {
+		if _, err := token.Open(ringA, s, nil, openOpts); err == nil {
+			opened++
+		}
+	}
+	if want := len(benchfix.Payloads); opened != want {
+		t.Fatalf("%d seeds open, want %d", opened, want)
+	}
+}
