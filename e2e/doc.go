@@ -10,6 +10,7 @@
 //
 //	cd e2e && go test ./...
 //
-// Outside CI the test skips when /usr/bin/chromium is missing; with CI=true
-// it fails. Screenshots land in e2e/artifacts/ (not committed).
+// The browser is /usr/bin/chromium, or $SATCHEL_CHROMIUM when set. Outside
+// CI the test skips when the browser is missing; with CI=true it fails.
+// Screenshots land in e2e/artifacts/ (not committed).
 package e2e
