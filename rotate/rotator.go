@@ -134,7 +134,7 @@ func (rt *Rotator) RunOnce(ctx context.Context) (Changes, error) {
 func (rt *Rotator) run(ctx context.Context) (Changes, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	r, ch, err := rt.store.Rotate(ctx, rt.opts.Policy, rt.opts.Now(), rt.opts.NewKey)
+	r, ch, err := rt.store.Rotate(ctx, rt.opts.Policy, rt.opts.Now, rt.opts.NewKey)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Changes{}, err // stopped by Close or the caller: not a failure to report

@@ -94,17 +94,8 @@ func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring
 		return nil, false, err
 	}
 	defer unlock()
-	target := s.target()
-	data, err := os.ReadFile(target)
+	data, cur, err := s.readLocked()
 	if err != nil {
-		return nil, false, err
-	}
-	cur, err := keyring.ParseFile(data)
-	if err != nil {
-		var fe *keyring.FileError
-		if errors.As(err, &fe) {
-			fe.File = s.path
-		}
 		return nil, false, err
 	}
 	next, err := fn(cur)
@@ -124,28 +115,100 @@ func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring
 	return next, true, nil
 }
 
-// Rotate applies policy p at now to the keyring file under the lock, as
-// a cron job does: lock, load, [Policy.Next], write if changed. It returns
-// the ring the file holds afterwards and the changes made (empty when the
-// file was left alone). newKey nil means [keyring.GenerateKey].
+// readLocked reads and parses the keyring file.
+func (s *Store) readLocked() ([]byte, *keyring.Ring, error) {
+	data, err := os.ReadFile(s.target())
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := keyring.ParseFile(data)
+	if err != nil {
+		var fe *keyring.FileError
+		if errors.As(err, &fe) {
+			fe.File = s.path
+		}
+		return nil, nil, err
+	}
+	return data, cur, nil
+}
+
+// Rotate applies policy p to the keyring file under the lock, as a cron
+// job does: lock, load, [Policy.Next] at now(), write if changed. It
+// returns the ring the file holds afterwards and the changes made (empty
+// when the file was left alone). now nil means time.Now; newKey nil means
+// [keyring.GenerateKey].
+//
+// The times a run records (a staged key's created time, a promotion's
+// promoted and retired times) must not precede the moment servers can see
+// the change, or a slow write (a long fsync under I/O load) would eat into
+// Propagation. So when now() has moved on while the new file was written,
+// Rotate writes it once more, still under the lock, with this run's times
+// set to a now() read after the first file was in place. A crash between
+// the two writes leaves the first file, whose times are early by the
+// duration of one write.
 //
 // Two rotators started together make one rotation: the second waits for
 // the lock and then finds nothing due. Errors are those of [Store.Update]
 // and [Policy.Next]; an invalid file is never replaced.
-func (s *Store) Rotate(ctx context.Context, p Policy, now time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, Changes, error) {
+func (s *Store) Rotate(ctx context.Context, p Policy, now func() time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, Changes, error) {
 	if err := p.Validate(); err != nil {
 		return nil, Changes{}, err
 	}
-	var ch Changes
-	r, _, err := s.Update(ctx, func(cur *keyring.Ring) (*keyring.Ring, error) {
-		next, c, err := p.Next(cur, now, newKey)
-		ch = c
-		return next, err
-	})
+	if now == nil {
+		now = time.Now
+	}
+	unlock, err := s.lockFile(ctx)
 	if err != nil {
 		return nil, Changes{}, err
 	}
-	return r, ch, nil
+	defer unlock()
+	_, cur, err := s.readLocked()
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	t := now().Round(0).UTC()
+	next, ch, err := p.Next(cur, t, newKey)
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	if ch.Empty() {
+		return cur, ch, nil
+	}
+	if err := s.writeLocked(keyring.FormatFile(next)); err != nil {
+		return nil, Changes{}, err
+	}
+	if t2 := now().Round(0).UTC(); t2.After(t) {
+		next, err = restamp(next, ch, t, t2)
+		if err == nil {
+			err = s.writeLocked(keyring.FormatFile(next))
+		}
+		if err != nil {
+			return nil, Changes{}, fmt.Errorf("rotate: the change is written, but recording its time failed: %w", err)
+		}
+	}
+	return next, ch, nil
+}
+
+// restamp moves the times that the run described by ch set to t over to
+// t2.
+func restamp(r *keyring.Ring, ch Changes, t, t2 time.Time) (*keyring.Ring, error) {
+	ours := map[string]bool{ch.Staged: true, ch.Promoted: true, ch.Retired: true}
+	for _, id := range ch.Stamped {
+		ours[id] = true
+	}
+	es := r.Entries()
+	for i := range es {
+		e := &es[i]
+		if !ours[e.Key.ID()] {
+			continue
+		}
+		for _, f := range []*time.Time{&e.Created, &e.Promoted, &e.Retired} {
+			if f.Equal(t) {
+				*f = t2
+			}
+		}
+	}
+	return keyring.New(es)
 }
 
 // target returns the file to replace: the target of a symbolic link at

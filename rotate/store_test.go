@@ -79,7 +79,7 @@ func childRotator() {
 	if err != nil {
 		panic(err)
 	}
-	_, ch, err := rotate.NewStore(os.Getenv("ROTATE_TEST_PATH")).Rotate(context.Background(), day, now, nil)
+	_, ch, err := rotate.NewStore(os.Getenv("ROTATE_TEST_PATH")).Rotate(context.Background(), day, at(now), nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -87,6 +87,9 @@ func childRotator() {
 	fmt.Println(ch.String())
 	os.Exit(0)
 }
+
+// at returns a clock stopped at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 // newFile creates a keyring file with Initial at t0 and returns its store.
 func newFile(t *testing.T) (*rotate.Store, *keyring.Ring) {
@@ -148,11 +151,11 @@ func TestStoreRotateWritesOnlyChanges(t *testing.T) {
 		return fi.Sys().(*syscall.Stat_t).Ino
 	}
 	first := ino()
-	r, ch, err := s.Rotate(ctx, day, t0.Add(time.Hour), nil)
+	r, ch, err := s.Rotate(ctx, day, at(t0.Add(time.Hour)), nil)
 	if err != nil || !ch.Empty() || ino() != first {
 		t.Fatalf("nothing due, but: %v %v (inode changed: %v)", ch, err, ino() != first)
 	}
-	r, ch, err = s.Rotate(ctx, day, t0.Add(9*time.Hour), nil)
+	r, ch, err = s.Rotate(ctx, day, at(t0.Add(9*time.Hour)), nil)
 	if err != nil || ch.Staged == "" || r.Len() != 2 || ino() == first {
 		t.Fatalf("staging: %v %v %v", r, ch, err)
 	}
@@ -160,8 +163,54 @@ func TestStoreRotateWritesOnlyChanges(t *testing.T) {
 	if err != nil || !bytes.Equal(keyring.FormatFile(back), keyring.FormatFile(r)) {
 		t.Fatalf("the file does not hold the returned ring: %v", err)
 	}
-	if _, _, err := s.Rotate(ctx, rotate.Policy{}, t0, nil); !errors.Is(err, rotate.ErrInvalidPolicy) {
+	if _, _, err := s.Rotate(ctx, rotate.Policy{}, at(t0), nil); !errors.Is(err, rotate.ErrInvalidPolicy) {
 		t.Fatalf("invalid policy: %v", err)
+	}
+}
+
+// TestRotateStampsAfterWrite: when the clock moves on while the file is
+// written (a slow fsync), the times the run recorded are those read after
+// the new file was in place, so Propagation counts from the moment servers
+// can see a staged key, not from before a slow write.
+func TestRotateStampsAfterWrite(t *testing.T) {
+	s, _ := newFile(t)
+	ctx := context.Background()
+	slow := func(start time.Time) (func() time.Time, *int) {
+		calls := 0
+		return func() time.Time {
+			calls++
+			return start.Add(time.Duration(calls-1) * 300 * time.Millisecond) // each write takes 300ms
+		}, &calls
+	}
+	clock, calls := slow(t0.Add(9 * time.Hour))
+	r, ch, err := s.Rotate(ctx, day, clock, nil)
+	if err != nil || ch.Staged == "" || *calls != 2 {
+		t.Fatalf("%v %v, %d clock reads", ch, err, *calls)
+	}
+	visible := t0.Add(9*time.Hour + 300*time.Millisecond)
+	if e, _ := r.Entry(ch.Staged); !e.Created.Equal(visible) {
+		t.Fatalf("staged key created %v, want %v (after the write)", e.Created, visible)
+	}
+	onDisk, _ := s.Load()
+	if e, _ := onDisk.Entry(ch.Staged); !e.Created.Equal(visible) {
+		t.Fatalf("file records created %v, want %v", e.Created, visible)
+	}
+	// The promotion waits Propagation from the visible time, and is itself
+	// stamped after its write.
+	if _, ch, _ := s.Rotate(ctx, day, at(visible.Add(day.Propagation-time.Nanosecond)), nil); !ch.Empty() {
+		t.Fatalf("promoted before Propagation from visibility: %v", ch)
+	}
+	clock, _ = slow(visible.Add(day.Propagation))
+	r, ch, err = s.Rotate(ctx, day, clock, nil)
+	if err != nil || ch.Promoted == "" {
+		t.Fatalf("%v %v", ch, err)
+	}
+	want := visible.Add(day.Propagation + 300*time.Millisecond)
+	if p, _ := r.Entry(ch.Promoted); !p.Promoted.Equal(want) {
+		t.Errorf("promoted at %v, want %v", p.Promoted, want)
+	}
+	if o, _ := r.Entry(ch.Retired); !o.Retired.Equal(want) || !o.Promoted.Equal(t0) || !o.Created.Equal(t0) {
+		t.Errorf("retired entry %+v", o)
 	}
 }
 
@@ -187,7 +236,7 @@ func TestStoreRefusesInvalidFile(t *testing.T) {
 			if err := os.WriteFile(s.Path(), []byte(tc.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err := s.Rotate(context.Background(), day, t0.Add(100*time.Hour), nil)
+			_, _, err := s.Rotate(context.Background(), day, at(t0.Add(100*time.Hour)), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -201,7 +250,7 @@ func TestStoreRefusesInvalidFile(t *testing.T) {
 	}
 	t.Run("missing", func(t *testing.T) {
 		s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
-		if _, _, err := s.Rotate(context.Background(), day, t0, nil); !errors.Is(err, fs.ErrNotExist) {
+		if _, _, err := s.Rotate(context.Background(), day, at(t0), nil); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("missing file: %v", err)
 		}
 		if _, err := os.Stat(s.Path()); !errors.Is(err, fs.ErrNotExist) {
@@ -222,7 +271,7 @@ func TestStoreFileMode(t *testing.T) {
 			if err := os.Chmod(s.Path(), tc.before); err != nil {
 				t.Fatal(err)
 			}
-			if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Empty() {
+			if _, ch, err := s.Rotate(context.Background(), day, at(t0.Add(9*time.Hour)), nil); err != nil || ch.Empty() {
 				t.Fatalf("%v %v", ch, err)
 			}
 			fi, _ := os.Stat(s.Path())
@@ -241,7 +290,7 @@ func TestStoreFollowsSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := rotate.NewStore(link)
-	if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Empty() {
+	if _, ch, err := s.Rotate(context.Background(), day, at(t0.Add(9*time.Hour)), nil); err != nil || ch.Empty() {
 		t.Fatalf("%v %v", ch, err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
@@ -267,13 +316,13 @@ func TestStoreLockWait(t *testing.T) {
 	<-held
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, _, err := s.Rotate(ctx, day, t0.Add(9*time.Hour), nil)
+	_, _, err := s.Rotate(ctx, day, at(t0.Add(9*time.Hour)), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Rotate while locked: %v, want a deadline error", err)
 	}
 	close(release)
 	wg.Wait()
-	if _, ch, err := s.Rotate(context.Background(), day, t0.Add(9*time.Hour), nil); err != nil || ch.Staged == "" {
+	if _, ch, err := s.Rotate(context.Background(), day, at(t0.Add(9*time.Hour)), nil); err != nil || ch.Staged == "" {
 		t.Fatalf("after release: %v %v", ch, err)
 	}
 }
@@ -290,7 +339,7 @@ func TestTwoRotatorsGoroutines(t *testing.T) {
 		for range 8 {
 			wg.Go(func() {
 				<-start
-				_, ch, err := rotate.NewStore(s.Path()).Rotate(context.Background(), day, now, nil)
+				_, ch, err := rotate.NewStore(s.Path()).Rotate(context.Background(), day, at(now), nil)
 				if err != nil {
 					t.Error(err)
 				}
@@ -485,12 +534,13 @@ func ExampleStore_Rotate() {
 	}
 	p := rotate.Policy{Interval: 24 * time.Hour, Propagation: time.Hour, MaxAge: 12 * time.Hour, Leeway: time.Minute}
 	// What a cron job does every few minutes:
-	for _, at := range []time.Duration{23 * time.Hour, 23*time.Hour + 5*time.Minute, 24 * time.Hour} {
-		r, ch, err := s.Rotate(context.Background(), p, start.Add(at), nil)
+	for _, d := range []time.Duration{23 * time.Hour, 23*time.Hour + 5*time.Minute, 24 * time.Hour} {
+		clock := func() time.Time { return start.Add(d) } // usually nil: time.Now
+		r, ch, err := s.Rotate(context.Background(), p, clock, nil)
 		if err != nil {
 			panic(err)
 		}
-		fmt.Printf("%v: %d keys, staged=%v promoted=%v\n", at, r.Len(), ch.Staged != "", ch.Promoted != "")
+		fmt.Printf("%v: %d keys, staged=%v promoted=%v\n", d, r.Len(), ch.Staged != "", ch.Promoted != "")
 	}
 	// Output:
 	// 23h0m0s: 2 keys, staged=true promoted=false

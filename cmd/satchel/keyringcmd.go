@@ -232,7 +232,7 @@ func (c *cli) keyringRotate(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, now, c.newKey)
+	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, c.now, c.newKey)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (another rotator holds the lock)", err)
