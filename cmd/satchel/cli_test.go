@@ -366,6 +366,7 @@ func TestInspect(t *testing.T) {
 	check(e.run("inspect", tok, "-file", path, "-audience", "shop", "-cookie", "sid"))
 	check(e.run("inspect", "-file", path, "-audience", "shop", "sid="+tok))
 	check(e.run("inspect", "-file", path, "-implicit", `{"satchel":"session","cookie":"sid","aud":"shop"}`, tok))
+	check(e.run("inspect", "-file", path, "-audience", "shop", "Cookie: theme=dark; sid="+tok+"; lang=en"))
 	e.stdin = "  " + tok + "\n"
 	check(e.run("inspect", "-file", path, "-cookie", "sid", "-audience", "shop", "-"))
 
@@ -482,7 +483,7 @@ func TestBinary(t *testing.T) {
 		{[]string{"--help"}, 0},
 		{[]string{"keyring", "rotate", "--help"}, 0},
 		{[]string{"nope"}, 2},
-		{[]string{"keyring", "rotate", "-file", path}, 1}, // no file yet
+		{[]string{"keyring", "rotate", "-file", path}, 1}, // no file yet: "create it with satchel keyring init"
 		{[]string{"keyring", "init", "-file", path}, 0},
 		{[]string{"keyring", "init", "-file", path}, 1},
 		{[]string{"keyring", "rotate", "-file", path, "-interval", "2h", "-propagation", "3h"}, 2},

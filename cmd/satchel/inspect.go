@@ -132,18 +132,26 @@ func (c *cli) inspect(args []string) int {
 }
 
 // cookieValue trims white space and quotes and splits a "NAME=TOKEN"
-// cookie into the token and the name.
+// cookie into the token and the name. From a whole Cookie header
+// ("Cookie: a=1; session=v4.local...") it takes the cookie whose value is
+// a v4 token.
 func cookieValue(s string) (tok, name string) {
 	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "Cookie:")
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(strings.TrimPrefix(s, "Cookie:"))
+	if strings.Contains(s, ";") {
+		for part := range strings.SplitSeq(s, ";") {
+			if strings.Contains(part, "v4.") {
+				s = strings.TrimSpace(part)
+				break
+			}
+		}
+	}
 	if !strings.HasPrefix(s, "v4.") {
 		if n, v, ok := strings.Cut(s, "="); ok {
 			name, s = strings.TrimSpace(n), v
 		}
 	}
-	s = strings.Trim(s, `"`)
-	return s, name
+	return strings.Trim(s, `"`), name
 }
 
 // explain adds a hint to a token error; it never includes the token.

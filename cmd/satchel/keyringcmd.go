@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"text/tabwriter"
 	"time"
 
@@ -173,14 +174,13 @@ func (c *cli) printNext(p rotate.Policy, r *keyring.Ring) {
 		fmt.Fprintf(c.stdout, "next change: unknown (%v)\n", err)
 		return
 	}
-	what := describe(ch, true)
-	fmt.Fprintf(c.stdout, "next change: %s: %s\n", formatTime(at), what)
+	fmt.Fprintf(c.stdout, "next change: %s: %s\n", formatTime(at), describe(ch))
 }
 
-// describe lists changes; anon hides the id of a key that is not
-// generated yet.
-func describe(ch rotate.Changes, anon bool) string {
-	if anon && ch.Staged != "" {
+// describe lists changes the policy would make, hiding the id of a key
+// that is not generated yet.
+func describe(ch rotate.Changes) string {
+	if ch.Staged != "" {
 		ch.Staged = "a new key"
 	}
 	return ch.String()
@@ -226,7 +226,7 @@ func (c *cli) keyringRotate(args []string) int {
 		if err != nil {
 			return c.fail("keyring rotate", err)
 		}
-		fmt.Fprintf(c.stdout, "%s: would do: %s\n", *path, describe(ch, true))
+		fmt.Fprintf(c.stdout, "%s: would do: %s\n", *path, describe(ch))
 		fmt.Fprintf(c.stdout, "next change after that: %s\n", formatTime(p.NextChange(next)))
 		return exitOK
 	}
@@ -234,8 +234,11 @@ func (c *cli) keyringRotate(args []string) int {
 	defer cancel()
 	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, c.now, c.newKey)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
 			err = fmt.Errorf("%w (another rotator holds the lock)", err)
+		case errors.Is(err, iofs.ErrNotExist):
+			err = fmt.Errorf("%w (create it with satchel keyring init -file %s)", err, *path)
 		}
 		return c.fail("keyring rotate", err)
 	}
