@@ -25,4 +25,28 @@
 // PASERKs separated by commas or white space, the first one primary
 // (conventionally in $SATCHEL_KEYS). Errors name the position of a bad key
 // and never echo key material.
+//
+// # Keyring files
+//
+// A keyring file holds each key with its state and the times rotation
+// needs, one key per line, after a version line:
+//
+//	satchel-keyring v1
+//	secret=k4.local.… state=primary created=2026-11-01T09:00:00Z promoted=2026-11-01T09:00:00Z
+//	secret=k4.local.… state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T09:00:00Z retired=2026-11-01T09:00:00Z
+//
+// [ParseFile] reads it strictly and [FormatFile] writes it; the format is
+// canonical, so a file ParseFile accepts is written back byte for byte.
+// Errors name the line and field ("keyring.txt:3: field "state": ...")
+// and never echo the file's bytes. [LoadFile] reads a path; [Load] reads a
+// path or, given none, $SATCHEL_KEYS. The rotate package and the satchel
+// command create and rotate such files.
+//
+// # Following a file
+//
+// [NewWatcher] returns a [Watcher], a Source that polls a keyring file and
+// publishes each new valid Ring atomically. It follows a rename into place
+// and a Kubernetes Secret's symlink swap; a corrupt, truncated, unreadable
+// or hand-edited-wrong file never replaces the running Ring: the Watcher
+// keeps the last good one and reports the error.
 package keyring

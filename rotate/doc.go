@@ -43,7 +43,9 @@
 // together, they make one rotation, not two. It writes the new file to a
 // temporary file in the same directory, syncs it, renames it over the
 // keyring and syncs the directory, so that readers see the old file or the
-// new one, never a torn one, whenever the writer is killed. A keyring file
+// new one, never a torn one, whenever the writer is killed. The times a
+// run records are read after its file is in place (see [Store.Rotate]), so
+// a slow write never shortens Propagation. A keyring file
 // that cannot be parsed is never replaced by a rotator: it reports the
 // error and waits for an operator.
 package rotate
