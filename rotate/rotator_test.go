@@ -195,3 +195,30 @@ func ExampleNewRotator() {
 	fmt.Println(src.Current().Len())
 	// Output: 1
 }
+
+// TestRotatorCloseInterruptsLockWait: Close returns promptly while a run
+// waits for a lock another process holds.
+func TestRotatorCloseInterruptsLockWait(t *testing.T) {
+	s, _ := newFile(t)
+	rt, err := rotate.NewRotator(s, rotate.Options{Policy: day, Poll: time.Millisecond, Logger: quiet,
+		OnError: func(err error) { t.Errorf("a stopped run was reported: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	go rotate.NewStore(s.Path()).Update(context.Background(), func(*keyring.Ring) (*keyring.Ring, error) {
+		close(held)
+		<-release
+		return nil, nil
+	})
+	defer close(release)
+	<-held
+	time.Sleep(20 * time.Millisecond) // let the rotator block on the lock
+	done := make(chan struct{})
+	go func() { rt.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not interrupt the wait for the lock")
+	}
+}
