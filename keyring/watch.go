@@ -156,10 +156,16 @@ func (w *Watcher) reloadLocked() error {
 		w.fail(err)
 		return err
 	}
+	prev := w.cur.Load()
 	w.cur.Store(r)
 	w.good, w.bad = data, nil
 	w.lastErr, w.reported = nil, ""
 	w.log.Info("keyring: reloaded", "path", w.path, "primary", r.Primary().ID(), "keys", r.Len())
+	if _, ok := r.Lookup(prev.Primary().ID()); !ok {
+		// Rotation never does this: the primary is retired, not deleted.
+		w.log.Warn("keyring: the new keyring lacks the previous primary key; sessions sealed with it are now refused",
+			"path", w.path, "previous", prev.Primary().ID())
+	}
 	if w.opts.OnReload != nil {
 		w.opts.OnReload(r)
 	}

@@ -127,6 +127,23 @@ func TestWatcherRenameIntoPlace(t *testing.T) {
 	if errs, reloads := rc.counts(); errs != 0 || reloads != 4 {
 		t.Errorf("%d errors and %d reloads, want 0 and 4", errs, reloads)
 	}
+	rc.mu.Lock()
+	warned := strings.Contains(rc.log.String(), "lacks the previous primary")
+	rc.mu.Unlock()
+	if warned {
+		t.Error("warned about a rotation that kept the previous primary")
+	}
+	// A keyring that drops the primary (not something rotation does) is
+	// accepted, being valid, but the log says what it costs.
+	other, _ := keyring.FromKeys(testKey(t, 40))
+	writeRename(t, path, keyring.FormatFile(other))
+	waitFor(t, "the replacement keyring", primaryIs(w, testKey(t, 40)))
+	rc.mu.Lock()
+	warned = strings.Contains(rc.log.String(), "lacks the previous primary")
+	rc.mu.Unlock()
+	if !warned {
+		t.Error("no warning for a keyring that dropped the previous primary")
+	}
 	if w.Err() != nil {
 		t.Errorf("Err() = %v", w.Err())
 	}
