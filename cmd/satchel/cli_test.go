@@ -196,7 +196,7 @@ func TestKeyringLifecycle(t *testing.T) {
 		path + ": 2 key(s)",
 		k1.ID() + "  primary  2026-11-01T09:00:00Z  2026-11-01T09:00:00Z  -",
 		k2.ID() + "  staged   2026-11-01T18:00:00Z  -",
-		"next change: 2026-11-01T19:00:00Z: promoted " + k2.ID() + "; retired " + k1.ID(),
+		"next change: 2026-11-01T19:00:00Z: promote " + k2.ID() + "; retire " + k1.ID(),
 	} {
 		if !strings.Contains(show.stdout, want) {
 			t.Errorf("show lacks %q:\n%s", want, show.stdout)
@@ -206,7 +206,7 @@ func TestKeyringLifecycle(t *testing.T) {
 
 	e.now = t0.Add(10 * time.Hour)
 	dry := e.run(append([]string{"keyring", "rotate", "-file", path, "-dry-run"}, policy...)...)
-	if dry.code != exitOK || !strings.Contains(dry.stdout, "would do: promoted "+k2.ID()) {
+	if dry.code != exitOK || !strings.Contains(dry.stdout, "would do: promote "+k2.ID()) {
 		t.Fatalf("dry run: %q %q", dry.stdout, dry.stderr)
 	}
 	if ringState(t, path, k2) != "staged" {

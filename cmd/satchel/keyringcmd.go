@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	iofs "io/fs"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -177,13 +178,26 @@ func (c *cli) printNext(p rotate.Policy, r *keyring.Ring) {
 	fmt.Fprintf(c.stdout, "next change: %s: %s\n", formatTime(at), describe(ch))
 }
 
-// describe lists changes the policy would make, hiding the id of a key
-// that is not generated yet.
+// describe says what the policy would do, in the imperative, hiding the
+// id of a key that is not generated yet.
 func describe(ch rotate.Changes) string {
-	if ch.Staged != "" {
-		ch.Staged = "a new key"
+	var parts []string
+	for _, id := range ch.Stamped {
+		parts = append(parts, "stamp missing times of "+id)
 	}
-	return ch.String()
+	for _, id := range ch.Deleted {
+		parts = append(parts, "delete "+id)
+	}
+	if ch.Promoted != "" {
+		parts = append(parts, "promote "+ch.Promoted, "retire "+ch.Retired)
+	}
+	if ch.Staged != "" {
+		parts = append(parts, "stage a new key")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
 }
 
 const rotateUsage = `Usage: satchel keyring rotate -file PATH [policy flags] [-dry-run]
