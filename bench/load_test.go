@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,15 @@ func loopbackServer(tb testing.TB, h http.Handler) (string, *http.Client) {
 	tr := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return srv.URL, &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// cpuTime returns the user plus system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // get sends one GET with the cookie and drains the response.
@@ -64,7 +74,12 @@ func TestLoopback(t *testing.T) {
 
 // BenchmarkLoad drives a loopback HTTP server with concurrent keep-alive
 // clients in the same process, for the benchmark's bounded time, and
-// reports requests per second (req/s) besides ns/op. kind=read requests
+// reports requests per second (req/s) besides ns/op, and the process's CPU
+// time (user and system, client and server together) per request
+// (cpu-us/req). On a machine shared with other work, req/s depends on how
+// much CPU the others leave; cpu-us/req does much less, and the ratio of
+// bare's cpu-us/req to a stack's is the req/s share that stack would get
+// on a dedicated CPU-bound machine. kind=read requests
 // only read the session; kind=write requests change it, so every response
 // carries a Set-Cookie. server=bare is the same server and client with a
 // handler that answers "ok" without the middleware: the ratio of a stack's
@@ -104,6 +119,7 @@ func BenchmarkLoad(b *testing.B) {
 					// without queueing far beyond the two cores.
 					b.SetParallelism(4)
 					b.ReportAllocs()
+					cpu0 := cpuTime()
 					b.ResetTimer()
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
@@ -113,7 +129,9 @@ func BenchmarkLoad(b *testing.B) {
 							}
 						}
 					})
+					b.StopTimer()
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/req")
 				})
 			}
 		})

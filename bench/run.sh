@@ -31,9 +31,11 @@ finished=$(date -u +%FT%TZ)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bs() { go tool benchstat "$@" 2>/dev/null; }
-bs -col /lib "$out/token.txt" >"$out/token.benchstat.txt"
-bs -col /lib "$out/middleware.txt" >"$out/middleware.benchstat.txt"
-bs -col /server "$out/load.txt" >"$out/load.benchstat.txt"
+# Keep the time, memory and req/s tables; B/s is sec/op restated.
+tables() { awk 'BEGIN { RS = ""; ORS = "\n\n" } !/ B\/s /'; }
+bs -col /lib "$out/token.txt" | tables >"$out/token.benchstat.txt"
+bs -col /lib "$out/middleware.txt" | tables >"$out/middleware.benchstat.txt"
+bs -col /server "$out/load.txt" | tables >"$out/load.benchstat.txt"
 bs -col /lib -format csv "$out/token.txt" >"$out/token.csv"
 bs -col /lib -format csv "$out/middleware.txt" >"$out/middleware.csv"
 bs -col /server -format csv "$out/load.txt" >"$out/load.csv"
@@ -44,7 +46,12 @@ go run ./cmd/chart -token "$out/token.csv" -middleware "$out/middleware.csv" -lo
 # where the time goes when a target is missed.
 profile() { # name benchmark-regexp
 	"$out/bench.test" -test.run='^$' -test.bench="$2" -test.benchtime=2s -test.cpuprofile="$out/$1.prof" >/dev/null
+	echo "top 15 by flat time:"
 	go tool pprof -top -nodecount=15 "$out/bench.test" "$out/$1.prof" 2>/dev/null | sed -n '/flat%/,$p'
+	echo
+	echo "satchel, crypto and JSON frames by cumulative time:"
+	go tool pprof -top -cum -nodecount=200 "$out/bench.test" "$out/$1.prof" 2>/dev/null |
+		grep -E 'satchel\.dev/(token|middleware|internal|keyring)|x/crypto|encoding/(json|base64)' | head -20 || true
 }
 {
 	echo "#### Seal, typical (BenchmarkSeal/p=typical/lib=satchel)"; echo '```'
@@ -136,7 +143,7 @@ HEAD
 	cat "$out/load.benchstat.txt"
 	echo '```'
 	echo
-	echo "## CPU profiles (top 15 by flat time)"
+	echo "## CPU profiles of satchel, typical payload"
 	echo
 	cat "$out/profiles.md"
 	echo

@@ -253,7 +253,9 @@ func main() {
 		}
 		return t
 	}
-	tok, mw, ld := find(load(*tokenCSV), "sec/op"), find(load(*mwCSV), "sec/op"), find(load(*loadCSV), "req/s")
+	loadTables := load(*loadCSV)
+	tok, mw, ld := find(load(*tokenCSV), "sec/op"), find(load(*mwCSV), "sec/op"), find(loadTables, "req/s")
+	cpu := find(loadTables, "cpu-us/req")
 	if tok == nil {
 		log.Fatal("no sec/op table in -token")
 	}
@@ -288,6 +290,22 @@ func main() {
 			panels = append(panels, p)
 		}
 	}
+	if cpu != nil {
+		// Capacity: bare's CPU per request over the stack's, shown as
+		// requests per CPU-second so that longer is better.
+		for _, kind := range []string{"read", "write"} {
+			p := panel{title: "CPU capacity, " + kind + " (req per CPU-s)", unit: "req/CPU-s"}
+			for _, c := range cpu.columns {
+				if v, ok := cpu.get("Load/kind="+kind, c); ok && v > 0 {
+					p.bars = append(p.bars, bar{c, 1e6 / v})
+				}
+			}
+			if len(p.bars) > 0 {
+				p.base = p.bars[0].value
+			}
+			panels = append(panels, p)
+		}
+	}
 
 	svg, err := os.Create(*svgPath)
 	if err != nil {
@@ -302,14 +320,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	writeMarkdown(md, tok, mw, ld)
+	writeMarkdown(md, tok, mw, ld, cpu)
 	if err := md.Close(); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // writeMarkdown writes the ratio tables and the targets.
-func writeMarkdown(w io.Writer, tok, mw, ld *table) {
+func writeMarkdown(w io.Writer, tok, mw, ld, cpu *table) {
 	fmt.Fprintln(w, "### Ratios (peer median / satchel median; above 1 means satchel is faster)")
 	fmt.Fprintln(w)
 	ratioTable(w, tok, []string{"Seal", "Open"}, "satchel")
@@ -356,6 +374,12 @@ func writeMarkdown(w io.Writer, tok, mw, ld *table) {
 		}{{"read", 0.8}, {"write", 0.7}} {
 			r, ok := ratio(ld, "Load/kind="+c.kind, "satchel", "bare")
 			ts = append(ts, target{what: "load, " + c.kind + " requests: satchel req/s / bare req/s", rule: fmt.Sprintf(">= %.2f", c.min), got: r, ok: r >= c.min, have: ok})
+			if cpu != nil {
+				// bare's CPU per request over satchel's: the req/s share on
+				// a dedicated machine, whatever else runs on this one.
+				r, ok := ratio(cpu, "Load/kind="+c.kind, "bare", "satchel")
+				ts = append(ts, target{what: "load, " + c.kind + " requests, CPU-based: bare cpu-us/req / satchel cpu-us/req", rule: fmt.Sprintf(">= %.2f", c.min), got: r, ok: r >= c.min, have: ok})
+			}
 		}
 	}
 	fmt.Fprintln(w, "### Targets")
@@ -382,6 +406,22 @@ func writeMarkdown(w io.Writer, tok, mw, ld *table) {
 			for _, c := range ld.columns {
 				v, _ := ld.get("Load/kind="+kind, c)
 				cells = append(cells, fmt.Sprintf("%.0f (%.0f%%)", v, 100*v/bare))
+			}
+			fmt.Fprintf(w, "| %s | %s |\n", kind, strings.Join(cells, " | "))
+		}
+		fmt.Fprintln(w)
+	}
+	if cpu != nil {
+		fmt.Fprintln(w, "### Loopback load, CPU per request (cpu-us/req medians, client and server together; capacity share = bare / stack)")
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "| kind | %s |\n", strings.Join(cpu.columns, " | "))
+		fmt.Fprintf(w, "|---%s|\n", strings.Repeat("|---", len(cpu.columns)))
+		for _, kind := range []string{"read", "write"} {
+			var cells []string
+			bare, _ := cpu.get("Load/kind="+kind, "bare")
+			for _, c := range cpu.columns {
+				v, _ := cpu.get("Load/kind="+kind, c)
+				cells = append(cells, fmt.Sprintf("%.1f (%.0f%%)", v, 100*bare/v))
 			}
 			fmt.Fprintf(w, "| %s | %s |\n", kind, strings.Join(cells, " | "))
 		}
