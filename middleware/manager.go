@@ -44,13 +44,7 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{src: src, cfg: c}
 
-	// The implicit assertion: a small JSON object, so that no two
-	// (name, audience) pairs share an encoding.
-	imp := []byte(`{"satchel":"session","cookie":`)
-	imp = jsonx.AppendString(imp, c.Name)
-	imp = append(imp, `,"aud":`...)
-	imp = jsonx.AppendString(imp, c.Audience)
-	m.implicit = append(imp, '}')
+	m.implicit = ImplicitAssertion(c.Name, c.Audience)
 
 	attrs := "; Path=" + c.Path
 	if c.Domain != "" {
@@ -85,6 +79,20 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	}
 	m.opts = token.Options{MaxSize: m.limit, Leeway: c.Leeway, Now: c.Now}
 	return m, nil
+}
+
+// ImplicitAssertion returns the bytes a Manager with this cookie name and
+// [Config.Audience] authenticates with every token it seals and opens: a
+// small JSON object, {"satchel":"session","cookie":NAME,"aud":AUDIENCE},
+// so that no two (name, audience) pairs share an encoding. Tools that open
+// the middleware's tokens outside a Manager (the satchel CLI's inspect)
+// pass it to [token.Open].
+func ImplicitAssertion(cookieName, audience string) []byte {
+	imp := []byte(`{"satchel":"session","cookie":`)
+	imp = jsonx.AppendString(imp, cookieName)
+	imp = append(imp, `,"aud":`...)
+	imp = jsonx.AppendString(imp, audience)
+	return append(imp, '}')
 }
 
 // contextKey is the type of the context key under which the Session hangs.
