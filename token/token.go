@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"satchel.dev/internal/jsonx"
@@ -271,59 +272,82 @@ func isB64(b []byte) bool {
 	return true
 }
 
-// appendClaims writes the claims object: the registered claims, then data.
+// appendClaims writes the claims object: the registered claims, then
+// data. Every value is checked once, as it is written, against the limits
+// Open enforces on the whole document, so Seal never produces a token that
+// Open would refuse.
 func appendClaims(dst []byte, c *Claims) ([]byte, error) {
+	top := 2 // exp and data
 	dst = append(dst, `{"exp":"`...)
 	dst = c.Expiry.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, '"')
 	if !c.IssuedAt.IsZero() {
+		top++
 		dst = append(dst, `,"iat":"`...)
 		dst = c.IssuedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
 	if !c.NotBefore.IsZero() {
+		top++
 		dst = append(dst, `,"nbf":"`...)
 		dst = c.NotBefore.UTC().AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
 	if c.ID != "" {
+		top++
 		dst = append(dst, `,"jti":`...)
 		dst = jsonx.AppendString(dst, c.ID)
 	}
 	dst = append(dst, `,"data":`...)
-	dst, err := appendData(dst, c.Data)
+	dst, err := appendData(dst, c.Data, top)
 	if err != nil {
 		return nil, err
 	}
-	dst = append(dst, '}')
-	// The claims pass the same strict reader Open uses, so Seal never
-	// produces a token that Open would refuse.
-	if err := jsonx.Valid(string(dst), claimLimits); err != nil {
-		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
-	}
-	return dst, nil
+	return append(dst, '}'), nil
 }
 
 // appendData writes the session values as a JSON object in sorted key
-// order. An encoding error names the key and the value's type, never the
-// value: session values may be secrets.
-func appendData(dst []byte, data map[string]any) ([]byte, error) {
+// order and checks each value strictly, sharing one budget of depth and
+// items with the top claims (top of them). An error names the key and the
+// value's type, never the value: session values may be secrets.
+func appendData(dst []byte, data map[string]any, top int) ([]byte, error) {
 	var inline [32]string
 	keys := inline[:0]
 	for k := range data {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	var check jsonx.Decoder
+	check.Reset("", claimLimits)
+	if err := check.AddItems(top + len(keys)); err != nil {
+		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
+	}
 	dst = append(dst, '{')
 	for i, k := range keys {
+		if !utf8.ValidString(k) {
+			// Two such keys could escape to the same JSON name.
+			return nil, fmt.Errorf("token: session key %q is not valid UTF-8", k)
+		}
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = jsonx.AppendString(dst, k)
 		dst = append(dst, ':')
-		var err error
-		if dst, err = jsonx.AppendValue(dst, data[k]); err != nil {
-			return nil, fmt.Errorf("token: session value %q (%T) cannot be encoded as strict JSON", k, data[k])
+		start := len(dst)
+		switch v := data[k].(type) {
+		case json.RawMessage:
+			// Checked below with everything else, not twice.
+			dst = append(dst, v...)
+		default:
+			var err error
+			if dst, err = jsonx.AppendValue(dst, v); err != nil {
+				return nil, fmt.Errorf("token: session value %q (%T) cannot be encoded as strict JSON", k, v)
+			}
+		}
+		// The top object and data are two levels; the value nests below.
+		value := dst[start:]
+		if err := check.CheckValue(unsafe.String(unsafe.SliceData(value), len(value)), 2); err != nil {
+			return nil, fmt.Errorf("token: session value %q (%T) breaks the strict JSON rules: %w", k, data[k], err)
 		}
 	}
 	return append(dst, '}'), nil

@@ -601,3 +601,29 @@ func TestRotationLookupByID(t *testing.T) {
 		t.Fatalf("after deleting k1: %v, want ErrUnknownKey", err)
 	}
 }
+
+// TestSealChecksLimitsAcrossValues: the item budget covers the whole
+// document, not each value alone, and keys that would collide once escaped
+// are refused, so Seal never writes what Open refuses.
+func TestSealChecksLimitsAcrossValues(t *testing.T) {
+	k, ring := newRing(t)
+	half := json.RawMessage("[" + strings.Repeat("0,", 599) + "0]")
+	c := validClaims()
+	c.Data = map[string]any{"a": half, "b": half}
+	big := &token.Options{MaxSize: 1 << 20, Now: func() time.Time { return t0 }}
+	if _, err := token.Seal(k, c, nil, big); err == nil {
+		t.Fatal("Seal accepted 1200 items in two values")
+	}
+	c.Data = map[string]any{"a": half}
+	tok, err := token.Seal(k, c, nil, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.Open(ring, tok, nil, big); err != nil {
+		t.Fatalf("600 items sealed but did not open: %v", err)
+	}
+	c.Data = map[string]any{"a\xff": 1, "a\xfe": 2}
+	if _, err := token.Seal(k, c, nil, nil); err == nil {
+		t.Fatal("Seal accepted keys that are not valid UTF-8")
+	}
+}

@@ -222,6 +222,10 @@ func (d *Decoder) String() (string, error) {
 	start := d.pos + 1
 	for i := start; i < len(d.src); {
 		c := d.src[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			d.pos = i + 1
@@ -242,6 +246,15 @@ func (d *Decoder) String() (string, error) {
 	}
 	return "", ErrSyntax
 }
+
+// plain marks the bytes a string may hold as they are: printable ASCII but
+// the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // unescape finishes reading a string that has an escape at offset esc.
 func (d *Decoder) unescape(start, esc int) (string, error) {
@@ -491,6 +504,28 @@ func Valid(src string, lim Limits) error {
 		return err
 	}
 	return d.End()
+}
+
+// CheckValue validates src, one value nested depth levels deep in a larger
+// document, against the limits and the item count that d has accumulated
+// so far (see [Decoder.AddItems]). It lets a writer validate the values it
+// assembles one by one, with the limits of the whole document, in one pass.
+func (d *Decoder) CheckValue(src string, depth int) error {
+	d.src, d.pos, d.depth = src, 0, depth
+	if err := d.skip0(); err != nil {
+		return err
+	}
+	return d.End()
+}
+
+// AddItems counts n members or elements that the caller wrote around the
+// values it checks.
+func (d *Decoder) AddItems(n int) error {
+	d.items += n
+	if d.items > d.lim.MaxItems {
+		return ErrTooManyKeys
+	}
+	return nil
 }
 
 func (d *Decoder) skip0() error {

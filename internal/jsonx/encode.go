@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrUnsupported is returned for values JSON cannot represent (NaN, ±Inf).
@@ -41,7 +42,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 	case float32:
 		return appendFloat(dst, float64(v), 32)
 	case json.RawMessage:
-		if err := Valid(string(v), DefaultLimits); err != nil {
+		if err := Valid(unsafe.String(unsafe.SliceData(v), len(v)), DefaultLimits); err != nil {
 			return dst, err
 		}
 		return append(dst, v...), nil
