@@ -48,4 +48,17 @@
 // a slow write never shortens Propagation. A keyring file
 // that cannot be parsed is never replaced by a rotator: it reports the
 // error and waits for an operator.
+//
+// # Revoking a leaked key
+//
+// The schedule is for keys nobody else holds. When a key leaks, [Revoke]
+// (or [Store.Revoke], or the command satchel keyring revoke) removes it
+// at once: if it was the primary, a freshly generated key becomes primary
+// in the same change, with no staging, since waiting Propagation would
+// leave the leaked key sealing sessions that long. Every session sealed
+// with the revoked key ends on each server as soon as that server loads
+// the file; until then the server still accepts the key and, if it was the
+// primary, still seals with it, and it refuses sessions sealed by servers
+// that already use the new primary. The policy then carries on from the
+// new ring.
 package rotate

@@ -43,6 +43,9 @@ Usage:
   satchel keyring init   -file PATH    create a keyring file with one primary key
   satchel keyring show   [-file PATH]  list key ids, states and times (never secrets)
   satchel keyring rotate -file PATH    apply the rotation policy once (run it from cron)
+  satchel keyring revoke -file PATH -id ID
+                                       remove a leaked key at once; a leaked primary
+                                       is replaced by a new key
   satchel inspect [-file PATH] TOKEN   open a token or cookie value and print its claims
 
 Run "satchel COMMAND -h" for a command's flags. Without -file, show and

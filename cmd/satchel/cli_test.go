@@ -91,6 +91,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"keyring", "init", "-h"}, {"keyring", "init", "--help"},
 		{"keyring", "show", "-h"}, {"keyring", "show", "--help"},
 		{"keyring", "rotate", "-h"}, {"keyring", "rotate", "--help"},
+		{"keyring", "revoke", "-h"}, {"keyring", "revoke", "--help"},
 		{"inspect", "-h"}, {"inspect", "--help"},
 	} {
 		r := e.run(args...)
@@ -114,6 +115,10 @@ func TestUsageErrors(t *testing.T) {
 		{"keyring", "rotate", "-file", "x", "-interval", "1h", "-propagation", "2h"},
 		{"keyring", "rotate", "-file", "x", "-interval", "soon"},
 		{"keyring", "show", "-propagation", "40d"},
+		{"keyring", "revoke", "-id", "k4.lid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+		{"keyring", "revoke", "-file", "x"},
+		{"keyring", "revoke", "-file", "x", "-id", "k4.lid.short"},
+		{"keyring", "revoke", "-file", "x", "-id", "k4.lid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "extra"},
 		{"inspect"},
 		{"inspect", "a", "b"},
 		{"inspect", "-implicit", "x", "-cookie", "y", "tok"},
@@ -221,6 +226,104 @@ func TestKeyringLifecycle(t *testing.T) {
 	if ks := ringKeys(t, path); len(ks) != 1 || ks[0].ID() != k2.ID() {
 		t.Fatalf("after deletion: %v", ks)
 	}
+}
+
+// TestKeyringRevoke revokes a staged key, then the primary, with a dry run
+// first, and checks the messages, the file, and that inspect no longer
+// opens a cookie sealed with the revoked primary.
+func TestKeyringRevoke(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "keyring.txt")
+	if r := e.run("keyring", "init", "-file", path); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	e.now = t0.Add(9 * time.Hour)
+	if r := e.run("keyring", "rotate", "-file", path, "-interval", "10h", "-propagation", "1h", "-max-age", "5h"); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	ks := ringKeys(t, path)
+	k1, k2 := ks[0], ks[1]
+	leakedTok, err := token.Seal(k1, &token.Claims{Expiry: t0.Add(12 * time.Hour)}, middleware.ImplicitAssertion("sid", ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	record := func(r result) result { out.WriteString(r.stdout + r.stderr); return r }
+
+	e.now = t0.Add(9*time.Hour + 30*time.Minute)
+	before, _ := os.ReadFile(path)
+	r := record(e.run("keyring", "revoke", "-file", path, "-id", k1.ID(), "-dry-run"))
+	if r.code != exitOK || r.stdout != path+": would revoke "+k1.ID()+" (primary) and make a new key primary; 2 key(s) would remain\n" {
+		t.Fatalf("dry run: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Fatal("dry run wrote the file")
+	}
+
+	r = record(e.run("keyring", "revoke", "-file", path, "-id", k2.ID()))
+	if r.code != exitOK || r.stdout != path+": revoked "+k2.ID()+" (was staged); 1 key(s) remain\n" {
+		t.Fatalf("revoking the staged key: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"warning: every session sealed with " + k2.ID() + " ends",
+		"next keyring reload; until then they still accept " + k2.ID() + ".\n",
+		"note: kept " + k1.ID() + " (primary); if the whole keyring leaked, revoke each of them too.",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if ringState(t, path, k2) != "absent" || ringState(t, path, k1) != "primary" {
+		t.Fatal("the file does not reflect the revocation")
+	}
+	r = record(e.run("keyring", "revoke", "-file", path, "-id", k2.ID()))
+	if r.code != exitFailure || !strings.Contains(r.stderr, "no such key in the keyring: "+k2.ID()) || !strings.Contains(r.stderr, "satchel keyring show -file "+path) {
+		t.Fatalf("revoking it again: %d %q", r.code, r.stderr)
+	}
+
+	e.now = t0.Add(9*time.Hour + 40*time.Minute)
+	r = record(e.run("keyring", "revoke", "-file", path, "-id", k1.ID()))
+	ks = ringKeys(t, path)
+	if len(ks) != 1 || ks[0].ID() == k1.ID() || ks[0].ID() == k2.ID() {
+		t.Fatalf("after revoking the primary: %v", ks)
+	}
+	k3 := ks[0]
+	if r.code != exitOK || r.stdout != path+": revoked "+k1.ID()+" (was primary); new primary "+k3.ID()+"; 1 key(s) remain\n" {
+		t.Fatalf("revoking the primary: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "still accept "+k1.ID()+" and seal new sessions with it.") || strings.Contains(r.stderr, "note:") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if ent, _ := mustLoad(t, path).Entry(k3.ID()); !ent.Promoted.Equal(e.now) || !ent.Created.Equal(e.now) {
+		t.Errorf("new primary %+v, want created and promoted now", ent)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+
+	// A cookie sealed with the revoked key no longer opens; one sealed
+	// with the new primary does.
+	r = record(e.run("inspect", "-file", path, "sid="+leakedTok))
+	if r.code != exitFailure || !strings.Contains(r.stderr, "the key that sealed it is not in "+path) {
+		t.Fatalf("inspect of the revoked key's cookie: %d %q", r.code, r.stderr)
+	}
+	newTok, _ := token.Seal(k3, &token.Claims{Expiry: t0.Add(12 * time.Hour)}, middleware.ImplicitAssertion("sid", ""), nil)
+	if r := record(e.run("inspect", "-file", path, "sid="+newTok)); r.code != exitOK {
+		t.Fatalf("inspect of the new primary's cookie: %d %q", r.code, r.stderr)
+	}
+
+	// The secret key given in place of its id is refused, not repeated.
+	r = record(e.run("keyring", "revoke", "-file", path, "-id", k3.ExportPASERK()))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "that is the secret key itself, not its id") || !strings.Contains(r.stderr, "its id is "+k3.ID()) {
+		t.Fatalf("secret as id: %d %q", r.code, r.stderr)
+	}
+	if r := e.run("keyring", "revoke", "-file", path+".missing", "-id", k3.ID()); r.code != exitFailure || !strings.Contains(r.stderr, "no such file") {
+		t.Fatalf("missing file: %d %q", r.code, r.stderr)
+	}
+	if ringState(t, path, k3) != "primary" {
+		t.Fatal("a refused revocation changed the file")
+	}
+	noSecrets(t, out.String(), k1, k2, k3)
 }
 
 func mustLoad(t *testing.T, path string) *keyring.Ring {
@@ -340,7 +443,7 @@ func TestInspect(t *testing.T) {
 	}
 	ring := mustLoad(t, path)
 	claims := &token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0, ID: "sess-1", Data: map[string]any{"user": "ada", "n": 7}}
-	tok, err := token.Seal(ring.Primary(), claims, middlewareImplicit("sid", "shop"), nil)
+	tok, err := token.Seal(ring.Primary(), claims, middleware.ImplicitAssertion("sid", "shop"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,8 +505,9 @@ func TestInspect(t *testing.T) {
 }
 
 // TestInspectMiddlewareCookie seals a session through the real middleware
-// and opens its cookie with inspect -cookie: it pins the implicit
-// assertion the CLI rebuilds to the one the middleware binds.
+// and opens its cookie with inspect: -cookie and -audience, the name of a
+// NAME=VALUE cookie and the default name (the middleware's with Insecure)
+// reach middleware.ImplicitAssertion as the middleware passes them.
 func TestInspectMiddlewareCookie(t *testing.T) {
 	e := newEnv(t)
 	e.now = time.Now()
@@ -489,6 +593,8 @@ func TestBinary(t *testing.T) {
 		{[]string{"keyring", "rotate", "-file", path, "-interval", "2h", "-propagation", "3h"}, 2},
 		{[]string{"keyring", "rotate", "-file", path, "-interval", "2h", "-propagation", "1h"}, 0},
 		{[]string{"keyring", "show", "-file", path}, 0},
+		{[]string{"keyring", "revoke", "-file", path}, 2},
+		{[]string{"keyring", "revoke", "-file", path, "-id", "k4.lid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 1},
 	} {
 		if code, out := exitCode(tc.args...); code != tc.code {
 			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.code, out)

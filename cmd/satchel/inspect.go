@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"satchel.dev/internal/jsonx"
 	"satchel.dev/keyring"
+	"satchel.dev/middleware"
 	"satchel.dev/token"
 )
 
@@ -34,18 +34,6 @@ Exits 1 if the token does not open: malformed or tampered, sealed under
 another assertion, expired, not yet valid or sealed with a key the keyring
 does not hold.
 `
-
-// middlewareImplicit is the implicit assertion the middleware binds into
-// its tokens: {"satchel":"session","cookie":NAME,"aud":AUDIENCE}. A test
-// seals a cookie through the real middleware and opens it with this, so a
-// change on either side fails the build's tests.
-func middlewareImplicit(name, audience string) []byte {
-	b := []byte(`{"satchel":"session","cookie":`)
-	b = jsonx.AppendString(b, name)
-	b = append(b, `,"aud":`...)
-	b = jsonx.AppendString(b, audience)
-	return append(b, '}')
-}
 
 func (c *cli) inspect(args []string) int {
 	fs := c.flagSet("inspect", inspectUsage)
@@ -98,9 +86,9 @@ func (c *cli) inspect(args []string) int {
 			n = name // the cookie's own name, when given as NAME=TOKEN
 		}
 		if n == "" {
-			n = "session"
+			n = middleware.DefaultInsecureName
 		}
-		imp = middlewareImplicit(n, *audience)
+		imp = middleware.ImplicitAssertion(n, *audience)
 	}
 
 	r, src, err := loadRing(*path)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"satchel.dev/keyring"
+	"satchel.dev/middleware"
 	"satchel.dev/rotate"
 )
 
@@ -20,6 +22,7 @@ Commands:
   init    create a keyring file with one primary key
   show    list key ids, states and times (never secrets)
   rotate  apply the rotation policy once (what a cron job runs)
+  revoke  remove a leaked key at once (a new primary replaces a leaked primary)
 
 Run "satchel keyring COMMAND -h" for a command's flags.
 `
@@ -39,6 +42,8 @@ func (c *cli) keyring(args []string) int {
 		return c.keyringShow(args[1:])
 	case "rotate":
 		return c.keyringRotate(args[1:])
+	case "revoke":
+		return c.keyringRevoke(args[1:])
 	}
 	fmt.Fprintf(c.stderr, "satchel keyring: unknown command %q\n\n%s", args[0], keyringUsage)
 	return exitUsage
@@ -50,7 +55,7 @@ func policyFlags(fs *flag.FlagSet) *rotate.Policy {
 	p := &rotate.Policy{
 		Interval:    30 * 24 * time.Hour,
 		Propagation: time.Hour,
-		MaxAge:      14 * 24 * time.Hour, // middleware.DefaultMaxAge
+		MaxAge:      middleware.DefaultMaxAge,
 		Leeway:      time.Minute,
 	}
 	fs.Var(duration{&p.Interval}, "interval", "how long a key stays primary")
@@ -259,4 +264,129 @@ func (c *cli) keyringRotate(args []string) int {
 	fmt.Fprintf(c.stdout, "%s: %s\n", *path, ch)
 	fmt.Fprintf(c.stdout, "primary %s; %d key(s); next change at %s\n", r.Primary().ID(), r.Len(), formatTime(p.NextChange(r)))
 	return exitOK
+}
+
+const revokeUsage = `Usage: satchel keyring revoke -file PATH -id k4.lid.ID [-dry-run]
+
+Removes the key whose id is ID from the keyring file PATH at once, for a
+key that leaked. If it is the primary key, a new key generated now becomes
+primary in the same change, with no staging; a staged key is not promoted
+in its place, since it sat in the same file and may have leaked too. The
+file is locked and replaced atomically, as rotate does. Give the key's
+public k4.lid id (satchel keyring show lists them), never the secret key.
+
+Every session sealed with the revoked key ends: its users sign in again.
+Servers apply the change at their next reload of the keyring (the
+watcher's poll plus the time the file takes to reach them). Until then a
+server still accepts the revoked key; if it was the primary, the server
+also still seals new sessions with it (they end too when it reloads) and
+refuses sessions that servers already on the new primary sealed.
+
+Keep running satchel keyring rotate as before: the next rotation is due
+-interval after the new primary's promotion.
+`
+
+func (c *cli) keyringRevoke(args []string) int {
+	fs := c.flagSet("keyring revoke", revokeUsage)
+	path := fs.String("file", "", "the keyring file (required)")
+	id := fs.String("id", "", "the k4.lid id of the key to revoke (required)")
+	dry := fs.Bool("dry-run", false, "print what would change without writing")
+	timeout := fs.Duration("timeout", time.Minute, "how long to wait for a rotator's lock")
+	rest, code, done := c.parse(fs, args)
+	if done {
+		return code
+	}
+	if len(rest) > 0 {
+		return c.usageErr(fs, "unexpected argument")
+	}
+	if *path == "" {
+		return c.usageErr(fs, "-file is required")
+	}
+	if msg := checkID(*id); msg != "" {
+		return c.usageErr(fs, "-id: %s", msg)
+	}
+	if *dry {
+		r, err := keyring.LoadFile(*path)
+		if err != nil {
+			return c.fail("keyring revoke", revokeHint(err, *path))
+		}
+		// A throwaway key stands in for the new primary; its id is not
+		// shown, since the real run generates another.
+		next, err := rotate.Revoke(r, *id, c.now(), keyring.GenerateKey)
+		if err != nil {
+			return c.fail("keyring revoke", revokeHint(err, *path))
+		}
+		e, _ := r.Entry(*id)
+		what := "revoke " + *id + " (" + e.State.String() + ")"
+		if e.State == keyring.Primary {
+			what += " and make a new key primary"
+		}
+		fmt.Fprintf(c.stdout, "%s: would %s; %d key(s) would remain\n", *path, what, next.Len())
+		return exitOK
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	r, state, err := rotate.NewStore(*path).Revoke(ctx, *id, c.now, c.newKey)
+	if err != nil {
+		return c.fail("keyring revoke", revokeHint(err, *path))
+	}
+	fmt.Fprintf(c.stdout, "%s: revoked %s (was %s)", *path, *id, state)
+	if state == keyring.Primary {
+		fmt.Fprintf(c.stdout, "; new primary %s", r.Primary().ID())
+	}
+	fmt.Fprintf(c.stdout, "; %d key(s) remain\n", r.Len())
+
+	fmt.Fprintf(c.stderr, "warning: every session sealed with %s ends: its users must sign in again.\n", *id)
+	if state == keyring.Primary {
+		fmt.Fprintf(c.stderr, "warning: servers apply this at their next keyring reload; until then they still accept %s and seal new sessions with it.\n", *id)
+	} else {
+		fmt.Fprintf(c.stderr, "warning: servers apply this at their next keyring reload; until then they still accept %s.\n", *id)
+	}
+	var kept []string
+	for _, e := range r.Entries() {
+		if e.State == keyring.Primary && state == keyring.Primary {
+			continue // the new key
+		}
+		kept = append(kept, e.Key.ID()+" ("+e.State.String()+")")
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(c.stderr, "note: kept %s; if the whole keyring leaked, revoke each of them too.\n", strings.Join(kept, ", "))
+	}
+	return exitOK
+}
+
+// checkID returns what is wrong with id as a key id, or "". It never
+// repeats id: a secret key pasted in its place must not reach a terminal
+// log.
+func checkID(id string) string {
+	switch {
+	case id == "":
+		return "required: the k4.lid id that satchel keyring show lists"
+	case strings.HasPrefix(id, "k4.local."):
+		if k, err := keyring.ParseKey(id); err == nil {
+			return "that is the secret key itself, not its id (clear it from your shell history); its id is " + k.ID()
+		}
+		return "that looks like a secret key, not its id; pass the k4.lid id that satchel keyring show lists"
+	}
+	b64, ok := strings.CutPrefix(id, "k4.lid.")
+	if !ok || len(b64) != 44 {
+		return "want a k4.lid id as satchel keyring show lists it"
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(b64); err != nil || len(b) != 33 {
+		return "want a k4.lid id as satchel keyring show lists it"
+	}
+	return ""
+}
+
+// revokeHint adds what to do next to an error of revoke.
+func revokeHint(err error, path string) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (a rotator holds the lock)", err)
+	case errors.Is(err, iofs.ErrNotExist):
+		return fmt.Errorf("%w (is -file the keyring the servers load?)", err)
+	case errors.Is(err, rotate.ErrKeyNotFound):
+		return fmt.Errorf("%w (satchel keyring show -file %s lists its keys)", err, path)
+	}
+	return err
 }

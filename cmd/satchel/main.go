@@ -8,6 +8,9 @@
 //	satchel keyring init   -file PATH   create a keyring file with one primary key
 //	satchel keyring show   [-file PATH] list key ids, states and times (never secrets)
 //	satchel keyring rotate -file PATH   apply the rotation policy once (for cron)
+//	satchel keyring revoke -file PATH -id ID
+//	                                    remove a leaked key at once (a new key
+//	                                    replaces a leaked primary)
 //	satchel inspect [-file PATH] TOKEN  open a token or cookie and print its claims
 //
 // Every command takes -h (or --help). Without -file, show and inspect read
@@ -26,6 +29,17 @@
 // atomically only when something is due. Several rotators may run at
 // once: they make one rotation. Servers follow the file with
 // keyring.NewWatcher.
+//
+// # A leaked key
+//
+// satchel keyring revoke removes a key from the file at once, without
+// waiting for the schedule; a leaked primary is replaced by a new key in
+// the same change:
+//
+//	satchel keyring revoke -file /etc/app/keyring.txt -id k4.lid.…
+//
+// Every session sealed with the revoked key ends as each server reloads
+// the file.
 //
 // # Exit codes
 //
