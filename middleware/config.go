@@ -22,6 +22,12 @@ const (
 	DefaultInsecureName = "session"
 	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
 	DefaultMaxAge = 14 * 24 * time.Hour
+	// DefaultLeeway is the clock skew between servers that a zero
+	// [Config.Leeway] tolerates. Servers in a fleet disagree by
+	// milliseconds to seconds even under NTP; without leeway a cookie
+	// sealed by a server whose clock runs ahead would be refused, as not
+	// yet valid, by one whose clock runs behind, logging the user out.
+	DefaultLeeway = time.Minute
 	// CookieLimit is the largest "name=value" that browsers keep for one
 	// cookie. A longer cookie is dropped without a word, so satchel refuses
 	// to send one.
@@ -32,7 +38,8 @@ const (
 
 // Config configures a [Manager]. The zero value is the secure default:
 // a __Host-session cookie that is HttpOnly, Secure, SameSite=Lax and
-// Path=/, lives at most 14 days and is written only when needed. [New]
+// Path=/, lives at most 14 days, tolerates a minute of clock skew between
+// servers and is written only when needed. [New]
 // validates a Config and keeps a copy, so changing it afterwards has no
 // effect.
 type Config struct {
@@ -75,7 +82,12 @@ type Config struct {
 	IdleTimeout time.Duration
 
 	// Leeway tolerates clock skew between servers when checking a token's
-	// times. Zero means none; negative values are refused.
+	// times: a token sealed by a server whose clock runs up to Leeway
+	// ahead opens (its iat and nbf may be Leeway in the future), and exp
+	// and MaxAge are enforced up to Leeway late. Zero means
+	// [DefaultLeeway]; set a negative value, e.g. -1, to allow no skew at
+	// all. Keep it at least the worst skew between your servers, and use
+	// the same value as the rotation policy's Leeway.
 	Leeway time.Duration
 
 	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
@@ -194,8 +206,11 @@ func (c Config) normalize() (Config, error) {
 	if c.IdleTimeout > c.MaxAge {
 		return bad("IdleTimeout %v exceeds MaxAge %v", c.IdleTimeout, c.MaxAge)
 	}
-	if c.Leeway < 0 {
-		return bad("Leeway %v is negative", c.Leeway)
+	switch {
+	case c.Leeway == 0:
+		c.Leeway = DefaultLeeway
+	case c.Leeway < 0:
+		c.Leeway = 0 // none, as asked
 	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")

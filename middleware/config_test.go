@@ -1,6 +1,8 @@
 package middleware_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,7 +37,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"negative idle", middleware.Config{IdleTimeout: -time.Second}, "negative"},
 		{"tiny idle", middleware.Config{IdleTimeout: time.Second}, "below two seconds"},
 		{"idle past max age", middleware.Config{MaxAge: time.Hour, IdleTimeout: 2 * time.Hour}, "exceeds MaxAge"},
-		{"negative leeway", middleware.Config{Leeway: -time.Second}, "negative"},
 		{"audience not utf8", middleware.Config{Audience: "\xff"}, "UTF-8"},
 		{"too many chunks", middleware.Config{MaxChunks: middleware.MaxChunksLimit + 1}, "MaxChunks"},
 		{"negative chunks", middleware.Config{MaxChunks: -1}, "MaxChunks"},
@@ -129,5 +130,78 @@ func TestConfigIsCopied(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if c := cookieAttrs(t, rec.Header().Get("Set-Cookie")); c.Name != "first" {
 		t.Errorf("cookie name %q: New did not copy the Config", c.Name)
+	}
+}
+
+// TestLeewayToleratesClockSkew: in a fleet, server A's clock runs 2 s
+// ahead of server B's. The cookie A seals (iat and nbf are A's now) opens
+// on B under the zero Config, thanks to DefaultLeeway, and is refused as
+// not yet valid when B allows less skew than that, or none.
+func TestLeewayToleratesClockSkew(t *testing.T) {
+	ring := newRing(t, newKey(t))
+	ahead := newManager(t, ring, middleware.Config{Now: func() time.Time { return t0.Add(2 * time.Second) }})
+	rec := httptest.NewRecorder()
+	ahead.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("user", "ada")
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	sealed := cookieAttrs(t, rec.Header().Get("Set-Cookie"))
+
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		want   string // the user server B sees; "" for an empty session
+	}{
+		{"default", 0, "ada"},
+		{"leeway above the skew", 3 * time.Second, "ada"},
+		{"leeway below the skew", time.Second, ""},
+		{"none", -1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			behind := newManager(t, ring, middleware.Config{
+				Leeway: tt.leeway,
+				Now:    func() time.Time { return t0 },
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			})
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Cookie", sealed.Name+"="+sealed.Value)
+			rec := httptest.NewRecorder()
+			behind.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				user, _ := middleware.Get(r).GetString("user")
+				io.WriteString(w, user)
+			})).ServeHTTP(rec, req)
+			if got := rec.Body.String(); got != tt.want {
+				t.Errorf("server B sees user %q, want %q", got, tt.want)
+			}
+			if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+				t.Errorf("a read sent Set-Cookie %q", sc)
+			}
+			if tt.want == "" && !strings.Contains(logs.String(), `reason="not yet valid"`) {
+				t.Errorf("refusal not logged as not yet valid:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestExpiryLeeway: the default leeway also lets a cookie open up to
+// DefaultLeeway after its deadline, never longer, and a change made
+// within that minute cannot extend the session: the cookie is deleted.
+func TestExpiryLeeway(t *testing.T) {
+	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
+	hs.get("/set?user=ada")
+	hs.clock.Advance(time.Hour + middleware.DefaultLeeway - time.Second)
+	if r := hs.get("/get?k=user"); r.body != "ada" || len(r.cookies) != 0 {
+		t.Fatalf("within the leeway after the deadline: body %q, Set-Cookie %q", r.body, r.cookies)
+	}
+	captured := hs.jarToken(cookieName)
+	r := hs.get("/set?cart=1")
+	if len(r.cookies) != 1 || cookieAttrs(t, r.cookies[0]).MaxAge >= 0 {
+		t.Errorf("a change past the deadline sent %q, want the cookie deleted", r.cookies)
+	}
+	hs.setJar(cookieName + "=" + captured)
+	hs.clock.Advance(time.Second)
+	if r := hs.get("/get?k=user"); r.body != "<none>" {
+		t.Fatalf("past the deadline plus the leeway: %q", r.body)
 	}
 }

@@ -22,7 +22,10 @@
 //
 // The zero [Config] is the secure default: a host-only cookie named
 // __Host-session with HttpOnly, Secure, SameSite=Lax and Path=/, an
-// absolute lifetime of 14 days and no idle timeout. [Config.Insecure]
+// absolute lifetime of 14 days, no idle timeout, and [DefaultLeeway] (one
+// minute) of tolerated clock skew between servers, so that a cookie
+// sealed by a server whose clock runs slightly ahead still opens on the
+// others ([Config.Leeway]; negative for none). [Config.Insecure]
 // allows plain HTTP for development (and renames the cookie "session",
 // since a __Host- cookie must be Secure). [New] checks the combination
 // once and refuses the unsafe ones.

@@ -214,7 +214,9 @@ func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
 }
 
 func TestAbsoluteExpiry(t *testing.T) {
-	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
+	// No leeway, so the deadline is exact (TestExpiryLeeway covers the
+	// default).
+	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, Leeway: -1}, kv())
 	r := hs.get("/set?user=ada")
 	if c := cookieAttrs(t, r.cookies[0]); c.MaxAge != 3600 {
 		t.Errorf("Max-Age %d, want 3600", c.MaxAge)
@@ -237,7 +239,8 @@ func TestAbsoluteExpiry(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
-	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, IdleTimeout: 10 * time.Minute}, kv())
+	// No leeway, so both deadlines are exact.
+	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, IdleTimeout: 10 * time.Minute, Leeway: -1}, kv())
 	r := hs.get("/set?user=ada")
 	if c := cookieAttrs(t, r.cookies[0]); c.MaxAge != 600 {
 		t.Fatalf("Max-Age %d, want the idle window 600", c.MaxAge)

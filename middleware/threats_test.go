@@ -111,7 +111,9 @@ func logoutApp(rv *revocations, now func() time.Time) http.Handler {
 // is refused as soon as the user logs out.
 func TestThreat06_ReplayAfterLogout(t *testing.T) {
 	t.Run("without hook: exposure is the remaining lifetime", func(t *testing.T) {
-		hs := newHarnessWith(t, middleware.Config{MaxAge: time.Hour}, func(hs *harness) http.Handler {
+		// No leeway, so the expiry is exact; with one, the exposure
+		// grows by the leeway (TestExpiryLeeway).
+		hs := newHarnessWith(t, middleware.Config{MaxAge: time.Hour, Leeway: -1}, func(hs *harness) http.Handler {
 			return logoutApp(nil, hs.clock.Now)
 		})
 		hs.get("/set?user=ada")
