@@ -335,6 +335,25 @@ func writeMarkdown(w io.Writer, tok, mw, ld, cpu *table) {
 		ratioTable(w, mw, []string{"Middleware/op=full", "Middleware/op=read"}, "satchel")
 	}
 
+	fmt.Fprintln(w, "### satchel over the floor (satchel median / floor median; the figure DESIGN.md tracks)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| payload | Seal | Open | Open+decode |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, p := range []string{"small", "typical", "large"} {
+		var cells []string
+		for _, c := range []struct{ op, lib string }{{"Seal", "satchel"}, {"Open", "satchel"}, {"Open", "satchel+decode"}} {
+			s, ok1 := tok.get(c.op+"/p="+p, c.lib)
+			f, ok2 := tok.get(c.op+"/p="+p, "floor")
+			if ok1 && ok2 && f > 0 {
+				cells = append(cells, fmt.Sprintf("%.2f×", s/f))
+			} else {
+				cells = append(cells, "")
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s |\n", p, strings.Join(cells, " | "))
+	}
+	fmt.Fprintln(w)
+
 	var ts []target
 	ratio := func(t *table, row, peer, base string) (float64, bool) {
 		p, ok1 := t.get(row, peer)
