@@ -88,49 +88,65 @@ func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why st
 	return b.String(), present, ""
 }
 
-// tokenCookies returns the Set-Cookie values that store tok for maxAge
-// seconds, and remove any of the request's chunk cookies that the new
-// token no longer uses. The caller has checked len(tok) <= m.limit.
-func (m *Manager) tokenCookies(tok string, maxAge int, present uint16) []string {
-	age := strconv.Itoa(maxAge)
-	name := m.cfg.Name
-	if len(name)+1+len(tok) <= CookieLimit {
-		out := []string{name + "=" + tok + "; Max-Age=" + age + m.attrs}
-		return append(out, m.removeCookies(present, 1)...)
+// addTokenCookies adds to h the Set-Cookie values that store tok for
+// maxAge seconds, and those that remove any of the request's chunk
+// cookies that the new token no longer uses. The caller has checked
+// len(tok) <= m.limit.
+func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, maxAge int64, present uint16) {
+	if len(m.names[0])+1+len(tok) <= CookieLimit {
+		addValue(h, "Set-Cookie", m.setCookie(m.names[0], "", tok, maxAge), &w.setCookie)
+		m.addRemovals(w, h, present, 1)
+		return
 	}
 	// Cut the token into pieces that each fit one cookie.
-	var pieces []string
-	rest := tok
-	for i := 0; rest != ""; i++ {
-		room := CookieLimit - len(m.names[i]) - 1
-		if i == 0 {
+	var pieces [MaxChunksLimit]string
+	n := 0
+	for rest := tok; rest != ""; n++ {
+		room := CookieLimit - len(m.names[n]) - 1
+		if n == 0 {
 			room -= len(chunkMark("2"))
 		}
 		room = min(room, len(rest))
-		pieces = append(pieces, rest[:room])
-		rest = rest[room:]
+		pieces[n], rest = rest[:room], rest[room:]
 	}
-	out := make([]string, 0, len(pieces))
-	for i, p := range pieces {
+	mark := chunkMark(strconv.Itoa(n))
+	for i, p := range pieces[:n] {
+		prefix := ""
 		if i == 0 {
-			p = chunkMark(strconv.Itoa(len(pieces))) + p
+			prefix = mark
 		}
-		out = append(out, m.names[i]+"="+p+"; Max-Age="+age+m.attrs)
+		addValue(h, "Set-Cookie", m.setCookie(m.names[i], prefix, p, maxAge), &w.setCookie)
 	}
-	return append(out, m.removeCookies(present, len(pieces))...)
+	m.addRemovals(w, h, present, n)
 }
 
-// removeCookies returns Set-Cookie values that delete the session's
+// setCookie returns the Set-Cookie value "name=prefix+value; Max-Age=N"
+// followed by the cookie attributes, built in one allocation.
+func (m *Manager) setCookie(name, prefix, value string, maxAge int64) string {
+	const ageAttr = "; Max-Age="
+	var num [20]byte
+	age := strconv.AppendInt(num[:0], maxAge, 10)
+	var b strings.Builder
+	b.Grow(len(name) + 1 + len(prefix) + len(value) + len(ageAttr) + len(age) + len(m.attrs))
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(prefix)
+	b.WriteString(value)
+	b.WriteString(ageAttr)
+	b.Write(age)
+	b.WriteString(m.attrs)
+	return b.String()
+}
+
+// addRemovals adds to h the Set-Cookie values that delete the session's
 // cookies with index from and above that the request carried. The first
 // cookie (from == 0) is always deleted.
-func (m *Manager) removeCookies(present uint16, from int) []string {
-	var out []string
+func (m *Manager) addRemovals(w *responseWriter, h http.Header, present uint16, from int) {
 	for i := from; i < len(m.names); i++ {
 		if i == 0 || present&(1<<i) != 0 {
-			out = append(out, m.names[i]+"=; Max-Age=0"+m.attrs)
+			addValue(h, "Set-Cookie", m.removals[i], &w.setCookie)
 		}
 	}
-	return out
 }
 
 // cut is strings.Cut on a byte.

@@ -24,6 +24,7 @@ type Manager struct {
 	implicit []byte // authenticated with every token: cookie name and audience
 	attrs    string // "; Path=/; HttpOnly; Secure; SameSite=Lax", Domain too
 	names    []string
+	removals []string      // the Set-Cookie values that delete names[i]
 	limit    int           // longest token that fits the allowed cookies
 	opts     token.Options // limits and clock for Open and Seal
 }
@@ -65,9 +66,13 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	m.attrs = attrs
 
 	m.names = make([]string, c.MaxChunks)
-	m.names[0] = c.Name
-	for i := 1; i < c.MaxChunks; i++ {
-		m.names[i] = c.Name + "." + strconv.Itoa(i)
+	m.removals = make([]string, c.MaxChunks)
+	for i := range m.names {
+		m.names[i] = c.Name
+		if i > 0 {
+			m.names[i] += "." + strconv.Itoa(i)
+		}
+		m.removals[i] = m.names[i] + "=; Max-Age=0" + attrs
 	}
 	if c.MaxChunks == 1 {
 		m.limit = CookieLimit - len(c.Name) - 1
@@ -243,10 +248,12 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	io.WriteString(w, "500 Internal Server Error: the session could not be saved.\n")
 }
 
-// commit decides what s needs and adds the Set-Cookie and cache headers
-// to h. It returns an error for the ErrorHandler when the session cannot
-// be saved; h is then unchanged.
-func (m *Manager) commit(s *Session, r *http.Request, h http.Header) error {
+// commit decides what the session of w needs and adds the Set-Cookie and
+// cache headers to w's header. It returns an error for the ErrorHandler
+// when the session cannot be saved; the header is then unchanged.
+func (m *Manager) commit(w *responseWriter) error {
+	s, r := w.s, w.r
+	h := w.ResponseWriter.Header()
 	now := m.now()
 	ring := m.src.Current()
 
@@ -266,36 +273,31 @@ func (m *Manager) commit(s *Session, r *http.Request, h http.Header) error {
 		}
 	}
 
-	var cookies []string
 	switch act {
 	case actNone:
 		s.mu.Lock()
 		accessed := s.accessed
 		s.mu.Unlock()
 		if accessed {
-			addVary(h)
+			addVary(h, &w.vary)
 		}
 		return nil
 	case actRemove:
-		cookies = m.removeCookies(s.present, 0)
+		m.addRemovals(w, h, s.present, 0)
 	case actSeal:
-		var err error
-		cookies, err = m.seal(s, ring, now)
-		if err != nil {
+		if err := m.seal(w, h, ring, now); err != nil {
 			return err
 		}
 	}
-	if len(cookies) == 0 {
-		return nil
-	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], cookies...)
-	addVary(h)
-	addNoCache(h)
+	addVary(h, &w.vary)
+	addNoCache(h, &w.cacheControl)
 	return nil
 }
 
-// seal seals s under the primary key and returns the cookies to set.
-func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time) ([]string, error) {
+// seal seals the session of w under the primary key and adds the cookies
+// to set to h. On error h is unchanged.
+func (m *Manager) seal(w *responseWriter, h http.Header, ring *keyring.Ring, now time.Time) error {
+	s := w.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.id == "" {
@@ -312,11 +314,16 @@ func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time) ([]string,
 	if !exp.After(now) {
 		// The absolute lifetime ran out within the leeway: the session
 		// cannot be extended, so it ends here.
-		m.logger().LogAttrs(context.Background(), slog.LevelDebug,
-			"satchel: session reached its absolute lifetime; cookie removed",
-			slog.String("cookie", m.cfg.Name))
-		return m.removeCookies(s.present, 0), nil
+		if l := m.logger(); l.Enabled(w.r.Context(), slog.LevelDebug) {
+			l.LogAttrs(w.r.Context(), slog.LevelDebug,
+				"satchel: session reached its absolute lifetime; cookie removed",
+				slog.String("cookie", m.cfg.Name))
+		}
+		m.addRemovals(w, h, s.present, 0)
+		return nil
 	}
+	// Data is the session's own map, values from the cookie still raw:
+	// Seal copies those through and encodes only what the handler set.
 	c := token.Claims{
 		Expiry:    exp,
 		IssuedAt:  now.Truncate(time.Second),
@@ -324,52 +331,57 @@ func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time) ([]string,
 		ID:        s.id,
 		Data:      s.vals,
 	}
-	if c.Data == nil {
-		c.Data = map[string]any{}
-	}
 	tok, err := token.Seal(ring.Primary(), &c, m.implicit, &m.opts)
 	if errors.Is(err, token.ErrTooLarge) {
 		if m.cfg.MaxChunks > 1 {
-			return nil, fmt.Errorf("%w: sealed session exceeds %d cookies of %d bytes", ErrTooLarge, m.cfg.MaxChunks, CookieLimit)
+			return fmt.Errorf("%w: sealed session exceeds %d cookies of %d bytes", ErrTooLarge, m.cfg.MaxChunks, CookieLimit)
 		}
-		return nil, fmt.Errorf("%w: sealed session exceeds the %d-byte cookie limit", ErrTooLarge, CookieLimit)
+		return fmt.Errorf("%w: sealed session exceeds the %d-byte cookie limit", ErrTooLarge, CookieLimit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("middleware: sealing the session: %w", err)
+		return fmt.Errorf("middleware: sealing the session: %w", err)
 	}
 	s.expires = exp
 	// Max-Age is the token's remaining life in whole seconds, rounded up:
 	// the browser may keep the cookie a fraction of a second after the
 	// token expires (then it opens to an empty session), never drop it
 	// while the session is still valid.
-	maxAge := int((exp.Sub(now) + time.Second - 1) / time.Second)
-	return m.tokenCookies(tok, maxAge, s.present), nil
+	maxAge := int64((exp.Sub(now) + time.Second - 1) / time.Second)
+	m.addTokenCookies(w, h, tok, maxAge, s.present)
+	return nil
+}
+
+// addValue appends v to h[key]. When h holds no value under key, v goes
+// into slot, one of the response's own one-element arrays, rather than
+// into a new slice; the capacity of one makes any later append copy it.
+func addValue(h http.Header, key, v string, slot *[1]string) {
+	if old := h[key]; len(old) > 0 {
+		h[key] = append(old, v)
+		return
+	}
+	slot[0] = v
+	h[key] = slot[:]
 }
 
 // addVary adds "Cookie" to the Vary header unless it is there already.
-func addVary(h http.Header) {
+func addVary(h http.Header, slot *[1]string) {
 	for _, v := range h["Vary"] {
 		if containsToken(v, "Cookie") || containsToken(v, "*") {
 			return
 		}
 	}
-	h["Vary"] = append(h["Vary"], "Cookie")
+	addValue(h, "Vary", "Cookie", slot)
 }
 
 // addNoCache tells shared caches not to store or reuse the Set-Cookie
 // header, keeping any caching policy the handler chose.
-func addNoCache(h http.Header) {
-	cc := h["Cache-Control"]
-	if len(cc) == 0 {
-		h["Cache-Control"] = []string{`no-cache="Set-Cookie"`}
-		return
-	}
-	for _, v := range cc {
+func addNoCache(h http.Header, slot *[1]string) {
+	for _, v := range h["Cache-Control"] {
 		if containsToken(v, "no-store") || containsToken(v, "private") || containsToken(v, "no-cache") {
 			return
 		}
 	}
-	h["Cache-Control"] = append(cc, `no-cache="Set-Cookie"`)
+	addValue(h, "Cache-Control", `no-cache="Set-Cookie"`, slot)
 }
 
 // containsToken reports whether the comma-separated header value v holds

@@ -20,6 +20,11 @@ type responseWriter struct {
 	committed bool // the cookie decision is made; later changes are late
 	replaced  bool // the ErrorHandler answered instead of the handler
 	hijacked  bool
+
+	// Backing arrays for the first value of each header commit adds, so
+	// that the usual response (one cookie, no Vary or Cache-Control from
+	// the handler) costs no slice allocation; see addValue.
+	setCookie, vary, cacheControl [1]string
 }
 
 // commit runs the session's save once. It is called only from the
@@ -29,7 +34,7 @@ func (w *responseWriter) commit() {
 		return
 	}
 	w.committed = true
-	err := w.s.m.commit(w.s, w.r, w.ResponseWriter.Header())
+	err := w.s.m.commit(w)
 	if err == nil {
 		return
 	}
