@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"satchel.dev/internal/benchfix"
 	"satchel.dev/internal/jsonx"
@@ -119,7 +120,7 @@ func (g *gen) value(depth int) (in, want any) {
 	}
 }
 
-// object returns a map of n entries. Keys that collide once repaired make
+// object returns a map of n entries. Keys that are not valid UTF-8 make
 // the value unsealable.
 func (g *gen) object(depth, n int) (map[string]any, map[string]any) {
 	g.depth = max(g.depth, depth)
@@ -129,7 +130,9 @@ func (g *gen) object(depth, n int) (map[string]any, map[string]any) {
 		if _, dup := in[k]; dup {
 			continue // a Go map holds one value per key
 		}
-		if _, dup := want[fixUTF8(k)]; dup {
+		if _, dup := want[fixUTF8(k)]; dup || !utf8.ValidString(k) {
+			// Seal refuses keys that are not valid UTF-8: repaired, two
+			// of them could become one name.
 			g.bad = true
 		}
 		in[k], want[fixUTF8(k)] = g.value(depth)

@@ -10,12 +10,20 @@ import (
 	"unsafe"
 )
 
-// ErrUnsupported is returned for values JSON cannot represent (NaN, ±Inf).
-var ErrUnsupported = errors.New("jsonx: value has no JSON representation")
+// Errors returned by the writer.
+var (
+	// ErrUnsupported is returned for values JSON cannot represent (NaN, ±Inf).
+	ErrUnsupported = errors.New("jsonx: value has no JSON representation")
+	// ErrInvalidKey is returned for a map key that is not valid UTF-8. A
+	// string value is repaired (invalid bytes become U+FFFD, as in
+	// encoding/json), but repaired keys could collide and make a document
+	// that the strict reader refuses as a duplicate, so keys are refused.
+	ErrInvalidKey = errors.New("jsonx: map key is not valid UTF-8")
+)
 
 // AppendValue appends the JSON encoding of v to dst. Common session types
 // are encoded directly; json.RawMessage is validated strictly and copied;
-// other types go through encoding/json. Map keys are written in sorted
+// other types go through encoding/json. Map keys must be valid UTF-8. Map keys are written in sorted
 // order so that equal values encode to equal bytes.
 func AppendValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
@@ -92,6 +100,9 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 		keys := sortedKeys(v)
 		dst = append(dst, '{')
 		for i, k := range keys {
+			if !utf8.ValidString(k) {
+				return dst, ErrInvalidKey
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -123,6 +134,9 @@ func appendMap(dst []byte, m map[string]any) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	for i, k := range keys {
+		if !utf8.ValidString(k) {
+			return dst, ErrInvalidKey
+		}
 		if i > 0 {
 			dst = append(dst, ',')
 		}

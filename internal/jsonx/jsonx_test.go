@@ -160,6 +160,7 @@ func TestAppendValueRefuses(t *testing.T) {
 		"raw-invalid": json.RawMessage(`{`), "raw-dup": json.RawMessage(`{"a":1,"a":2}`), "raw-two-values": json.RawMessage(`1 2`),
 		"number-injection": json.Number(`1,"x":2`), "number-empty": json.Number(""), "marshaler-dup": dupMarshaler{},
 		"nested-nan": []any{math.NaN()}, "map-nested-func": map[string]any{"f": func() {}},
+		"key-not-utf8": map[string]any{"a\xff": 1}, "nested-key-not-utf8": []any{map[string]string{"\xfe": "x"}},
 	} {
 		if got, err := jsonx.AppendValue(nil, v); err == nil {
 			t.Errorf("%s: AppendValue = %s, want an error", name, got)
