@@ -16,7 +16,9 @@ func EncryptWithNonce(key *[32]byte, nonce *[32]byte, m, footer, implicit []byte
 	if len(footer) > 0 {
 		total += 1 + b64.EncodedLen(len(footer))
 	}
-	return encode(key, nonce, m, footer, implicit, total)
+	s := getScratch()
+	defer s.release()
+	return s.encode(key, nonce, m, footer, implicit, total)
 }
 
 // DecryptAny opens a v4.local token with any footer and returns the
@@ -71,7 +73,9 @@ func SealPayload(k keyring.Key, payload, implicit []byte) string {
 	footer := []byte(footerPrefix + k.ID() + footerSuffix)
 	secret := k.ExportSecret()
 	total := len(header) + b64.EncodedLen(nonceSize+len(payload)+tagSize) + 1 + b64.EncodedLen(len(footer))
-	return encode(&secret, &nonce, payload, footer, implicit, total)
+	s := getScratch()
+	defer s.release()
+	return s.encode(&secret, &nonce, payload, footer, implicit, total)
 }
 
 // AppendClaims exposes the claims encoder so benchmarks can give the floor

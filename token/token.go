@@ -117,12 +117,14 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	if claims == nil || claims.Expiry.IsZero() {
 		return "", errors.New("token: claims need an expiry")
 	}
-	pt, err := appendClaims(make([]byte, 0, 256), claims)
+	s := getScratch()
+	defer s.release()
+	pt, err := appendClaims(s.pt[:0], claims)
 	if err != nil {
 		return "", err
 	}
-	footer := make([]byte, 0, footerLen)
-	footer = append(append(append(footer, footerPrefix...), key.ID()...), footerSuffix...)
+	s.pt = pt // keep the grown buffer for the next Seal
+	footer := append(append(append(s.footer[:0], footerPrefix...), key.ID()...), footerSuffix...)
 
 	rawLen := nonceSize + len(pt) + tagSize
 	total := len(header) + b64.EncodedLen(rawLen) + 1 + b64.EncodedLen(len(footer))
@@ -135,13 +137,17 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 		return "", fmt.Errorf("token: reading nonce: %w", err)
 	}
 	secret := key.ExportSecret()
-	return encode(&secret, &nonce, pt, footer, implicit, total), nil
+	return s.encode(&secret, &nonce, pt, footer, implicit, total), nil
 }
 
-// encode seals pt and writes the token text.
-func encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
-	raw := make([]byte, nonceSize+len(pt)+tagSize)
-	sealRaw(raw, secret, nonce, pt, footer, implicit)
+// encode seals pt and writes the token text, which is the one allocation.
+func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
+	n := nonceSize + len(pt) + tagSize
+	if cap(s.raw) < n {
+		s.raw = make([]byte, n)
+	}
+	raw := s.raw[:n]
+	s.sealRaw(raw, secret, nonce, pt, footer, implicit)
 	out := make([]byte, 0, total)
 	out = append(out, header...)
 	out = b64.AppendEncode(out, raw)
@@ -355,7 +361,12 @@ func appendData(dst []byte, data map[string]any, top int) ([]byte, error) {
 
 // parseClaims reads the decrypted claims strictly. Values in Data alias pt.
 func parseClaims(pt []byte) (*Claims, error) {
-	src := string(pt)
+	// The claims are read as a string over pt itself, without a copy. The
+	// strings this yields (keys, jti) alias byte ranges of pt that nothing
+	// else refers to: Data's values alias other, disjoint ranges, and each
+	// is sliced with its capacity equal to its length, so a caller that
+	// writes into or appends to a value can never reach a key's bytes.
+	src := unsafe.String(unsafe.SliceData(pt), len(pt))
 	c := &Claims{}
 	var d jsonx.Decoder
 	d.Reset(src, claimLimits)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -625,5 +626,33 @@ func TestSealChecksLimitsAcrossValues(t *testing.T) {
 	c.Data = map[string]any{"a\xff": 1, "a\xfe": 2}
 	if _, err := token.Seal(k, c, nil, nil); err == nil {
 		t.Fatal("Seal accepted keys that are not valid UTF-8")
+	}
+}
+
+// TestOpenedValuesAreIsolated: writing into or appending to a value that
+// Open returned changes neither the keys nor the other values (they share
+// one decrypted buffer).
+func TestOpenedValuesAreIsolated(t *testing.T) {
+	k, ring := newRing(t)
+	c := validClaims()
+	c.Data = map[string]any{"a": "first", "b": "second", "c": []any{1, 2}}
+	got, err := token.Open(ring, mustSeal(t, k, c, ""), nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, v := range got.Data {
+		raw := v.(json.RawMessage)
+		for i := range raw {
+			raw[i] = 'X'
+		}
+		got.Data[key] = append(raw, `,"zz":1`...)
+	}
+	keys := make([]string, 0, 3)
+	for key := range got.Data {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	if diff := cmp.Diff([]string{"a", "b", "c"}, keys); diff != "" || got.ID != "sess-1" {
+		t.Fatalf("keys or jti changed after writing into values (-want +got):\n%s (jti %q)", diff, got.ID)
 	}
 }

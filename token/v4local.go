@@ -59,7 +59,13 @@ type scratch struct {
 	le     [32]byte // the four PAE length prefixes
 	footer [footerLen + 2]byte
 	hash   keyedHash
+	pt     []byte // Seal's plaintext: session data, wiped on release
+	raw    []byte // Seal's nonce || ciphertext || tag
 }
+
+// maxPooled bounds the buffers a pooled scratch keeps; a rare huge token
+// does not pin its memory in the pool.
+const maxPooled = 64 << 10
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
@@ -69,7 +75,11 @@ func (s *scratch) release() {
 	clear(s.ek[:])
 	clear(s.ak[:])
 	clear(s.tmp[:])
+	clear(s.pt[:cap(s.pt)])
 	s.hash.wipe()
+	if cap(s.pt) > maxPooled || cap(s.raw) > maxPooled {
+		s.pt, s.raw = nil, nil
+	}
 	scratchPool.Put(s)
 }
 
@@ -126,9 +136,7 @@ func mustBlake2b(size int, key []byte) hash.Hash {
 // sealRaw writes n || c || t into raw, which must be exactly
 // nonceSize+len(m)+tagSize bytes long, encrypting m under key with the
 // given nonce. f and i are the footer and implicit assertion.
-func sealRaw(raw []byte, key *[32]byte, nonce *[nonceSize]byte, m, f, i []byte) {
-	s := getScratch()
-	defer s.release()
+func (s *scratch) sealRaw(raw []byte, key *[32]byte, nonce *[nonceSize]byte, m, f, i []byte) {
 	copy(raw, nonce[:])
 	s.subkeys(key, nonce[:])
 	c := raw[nonceSize : nonceSize+len(m)]
