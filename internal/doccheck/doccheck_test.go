@@ -94,6 +94,20 @@ func TestReadmeCommandsRunInCI(t *testing.T) {
 			continue
 		}
 		commands++
+		// "VAR=value cmd" runs cmd with other settings: CI must run cmd.
+		for {
+			f := strings.Fields(cmd)
+			if len(f) < 2 || !strings.Contains(f[0], "=") || strings.HasPrefix(f[0], "-") {
+				break
+			}
+			cmd = strings.TrimSpace(strings.TrimPrefix(cmd, f[0]))
+		}
+		// .ci/run runs every .ci/parts/*.sh.
+		if part, ok := strings.CutPrefix(cmd, "bash "); ok && strings.HasPrefix(part, ".ci/parts/") {
+			if _, err := os.Stat(filepath.Join(root, part)); err == nil {
+				continue
+			}
+		}
 		if !strings.Contains(ci.String(), cmd) {
 			t.Errorf("README command %q is not run by .ci/run or .ci/parts/*.sh", cmd)
 		}
