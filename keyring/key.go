@@ -48,7 +48,10 @@ var b64 = base64.RawURLEncoding.Strict()
 // JSON) shows only its k4.lid id, never the secret. The secret leaves the
 // Key only through the methods whose names start with Export.
 type Key struct {
-	secret [KeySize]byte
+	// secret sits behind a pointer so that fmt, printing a struct that
+	// holds a Key in a field it cannot reach (unexported, or nested in
+	// one), shows an address and never the bytes.
+	secret *[KeySize]byte
 	id     string
 }
 
@@ -78,13 +81,12 @@ func NewKey(b []byte) (Key, error) {
 	if len(b) != KeySize {
 		return Key{}, fmt.Errorf("%w: key must be %d bytes, got %d", ErrMalformedKey, KeySize, len(b))
 	}
-	var k Key
-	copy(k.secret[:], b)
-	if isWeak(&k.secret) {
+	secret := new([KeySize]byte)
+	copy(secret[:], b)
+	if isWeak(secret) {
 		return Key{}, ErrWeakKey
 	}
-	k.id = lid(&k.secret)
-	return k, nil
+	return Key{secret: secret, id: lid(secret)}, nil
 }
 
 // ParseKey parses a k4.local PASERK ("k4.local." followed by 43 characters
@@ -180,12 +182,21 @@ func (k Key) IsZero() bool { return k.id == "" }
 
 // Equal reports whether k and other hold the same secret.
 func (k Key) Equal(other Key) bool {
+	if k.secret == nil || other.secret == nil {
+		return k.secret == other.secret
+	}
 	return subtle.ConstantTimeCompare(k.secret[:], other.secret[:]) == 1
 }
 
 // ExportSecret returns a copy of the 32 secret bytes. It is the one way for
 // other packages to reach the raw key; grep for "Export" to audit its uses.
-func (k Key) ExportSecret() [KeySize]byte { return k.secret }
+// The zero Key exports 32 zero bytes.
+func (k Key) ExportSecret() [KeySize]byte {
+	if k.secret == nil {
+		return [KeySize]byte{}
+	}
+	return *k.secret
+}
 
 // ExportPASERK returns the secret as a k4.local PASERK, the form that
 // [ParseKey] reads. Treat the result as a secret.
@@ -193,7 +204,7 @@ func (k Key) ExportPASERK() string {
 	if k.IsZero() {
 		return ""
 	}
-	return encodePASERK(&k.secret)
+	return encodePASERK(k.secret)
 }
 
 // String returns the key's id, never its secret.

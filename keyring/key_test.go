@@ -201,6 +201,8 @@ func TestThreat14_PrintingShowsOnlyID(t *testing.T) {
 		strings.TrimPrefix(k.ExportPASERK(), "k4.local."),
 		hex.EncodeToString(secret[:]),
 		fmt.Sprint(secret[:]),
+		strings.Trim(fmt.Sprint(secret[:]), "[]"),
+		fmt.Sprintf("%#v", secret[:])[len("[]byte{"):40],
 		fmt.Sprintf("%x", secret[:8]),
 	}
 	var logged strings.Builder
@@ -215,6 +217,17 @@ func TestThreat14_PrintingShowsOnlyID(t *testing.T) {
 		fmt.Sprintf("%+v", struct{ K keyring.Key }{k}),
 		string(jsonKey), logged.String(),
 	}
+	// fmt cannot call Format on a field it cannot reach (unexported, or
+	// nested in one), nor on a Ring held by value without this care.
+	type app struct {
+		key   keyring.Key
+		entry keyring.Entry
+		ring  keyring.Ring
+	}
+	type holder struct{ R keyring.Ring }
+	outputs = append(outputs,
+		fmt.Sprintf("%v %+v %#v", app{k, ring.Entries()[0], *ring}, app{k, ring.Entries()[0], *ring}, app{key: k}),
+		fmt.Sprintf("%v %+v", *ring, holder{*ring}))
 	for i, out := range outputs {
 		if !strings.Contains(out, k.ID()) && i < 2 {
 			t.Errorf("output %d does not name the key id: %s", i, out)

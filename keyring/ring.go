@@ -179,8 +179,9 @@ func (r *Ring) String() string {
 }
 
 // Format implements [fmt.Formatter]: every verb prints [Ring.String], so no
-// formatting path reaches the secrets.
-func (r *Ring) Format(f fmt.State, verb rune) { io.WriteString(f, r.String()) }
+// formatting path reaches the secrets. It has a value receiver so that a
+// Ring held by value (a dereferenced *Ring, a struct field) prints the same.
+func (r Ring) Format(f fmt.State, verb rune) { io.WriteString(f, r.String()) }
 
 // Source supplies the current Ring. Implementations publish new Rings
 // atomically, so that Current never returns nil or a partial Ring, and must

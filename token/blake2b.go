@@ -98,6 +98,11 @@ func (k *keyedHash) newKeyed(size int, key []byte) hash.Hash {
 
 // rekey loads the initial keyed state into k's digest.
 func (k *keyedHash) rekey(size int, key []byte) (hash.Hash, bool) {
+	// Only keys of 1 to 64 bytes are keyed hashes; leave anything else to
+	// blake2b.New, which says what is wrong with it.
+	if len(key) == 0 || len(key) > blake2b.Size {
+		return nil, false
+	}
 	if k.d == nil {
 		h, err := blake2b.New(blake2b.Size, nil)
 		if err != nil {

@@ -117,6 +117,12 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	if claims == nil || claims.Expiry.IsZero() {
 		return "", errors.New("token: claims need an expiry")
 	}
+	for _, t := range [...]time.Time{claims.Expiry, claims.IssuedAt, claims.NotBefore} {
+		// RFC 3339 has four-digit years; Open could not read another.
+		if y := t.UTC().Year(); !t.IsZero() && (y < 0 || y > 9999) {
+			return "", errors.New("token: claim time outside the years 0000 to 9999")
+		}
+	}
 	s := getScratch()
 	defer s.release()
 	pt, err := appendClaims(s.pt[:0], claims)
@@ -173,6 +179,10 @@ func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, i
 func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*Claims, error) {
 	if len(tainted) > opts.maxSize() {
 		return nil, ErrTooLarge
+	}
+	if ring == nil {
+		// A Source with nothing to offer holds no key for any token.
+		return nil, ErrUnknownKey
 	}
 	body, footer, ok := split(tainted)
 	if !ok {

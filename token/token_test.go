@@ -656,3 +656,41 @@ func TestOpenedValuesAreIsolated(t *testing.T) {
 		t.Fatalf("keys or jti changed after writing into values (-want +got):\n%s (jti %q)", diff, got.ID)
 	}
 }
+
+// TestSealRefusesUnreadableTimes: years RFC 3339 cannot write are refused
+// by Seal instead of producing a token Open refuses; a nil ring is an
+// unknown key, not a panic.
+func TestSealRefusesUnreadableTimes(t *testing.T) {
+	k, ring := newRing(t)
+	for _, c := range []token.Claims{
+		{Expiry: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Expiry: t0.Add(time.Hour), IssuedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Expiry: t0.Add(time.Hour), NotBefore: time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if tok, err := token.Seal(k, &c, nil, nil); err == nil {
+			_, openErr := token.Open(ring, tok, nil, at(t0))
+			t.Errorf("Seal(%v) gave a token (Open: %v)", c.Expiry, openErr)
+		}
+	}
+	ok := &token.Claims{Expiry: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
+	tok := mustSeal(t, k, ok, "")
+	if _, err := token.Open(ring, tok, nil, at(t0)); err != nil {
+		t.Fatalf("year 9999: %v", err)
+	}
+	if _, err := token.Open(nil, tok, nil, at(t0)); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("Open(nil ring) = %v, want ErrUnknownKey", err)
+	}
+}
+
+// TestSealRefusesCycles: a session value that contains itself is an
+// error, not a stack overflow that kills the process.
+func TestSealRefusesCycles(t *testing.T) {
+	k, _ := newRing(t)
+	self := map[string]any{}
+	self["self"] = self
+	c := validClaims()
+	c.Data = map[string]any{"m": self}
+	if _, err := token.Seal(k, c, nil, nil); err == nil {
+		t.Fatal("Seal accepted a cyclic value")
+	}
+}

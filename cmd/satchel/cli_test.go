@@ -481,7 +481,8 @@ func TestInspect(t *testing.T) {
 		{"wrong cookie", []string{"-cookie", "other", "-audience", "shop", tok}, "sealed under another implicit assertion"},
 		{"wrong audience", []string{"-cookie", "sid", tok}, "invalid token"},
 		{"tampered", []string{"-cookie", "sid", "-audience", "shop", tok[:20] + "A" + tok[21:]}, "invalid token"},
-		{"expired", []string{"-cookie", "sid", "-audience", "shop", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
+		{"expired", []string{"-cookie", "sid", "-audience", "shop", "-now", "2026-11-01T10:01:00Z", tok}, "use -now"},
+		{"expired, no leeway", []string{"-cookie", "sid", "-audience", "shop", "-leeway", "0", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
 	}
 	for _, f := range fails {
 		r := e.run(append([]string{"inspect", "-file", path}, f.args...)...)

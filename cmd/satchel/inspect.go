@@ -42,7 +42,7 @@ func (c *cli) inspect(args []string) int {
 	audience := fs.String("audience", "", "the middleware's Config.Audience")
 	implicit := fs.String("implicit", "", "the exact implicit assertion, instead of -cookie and -audience")
 	at := fs.String("now", "", "open the token as of this RFC 3339 time instead of now")
-	leeway := fs.Duration("leeway", 0, "clock-skew leeway for exp, nbf and iat")
+	leeway := fs.Duration("leeway", middleware.DefaultLeeway, "clock-skew leeway for exp, nbf and iat (the middleware's default)")
 	rest, code, done := c.parse(fs, args)
 	if done {
 		return code

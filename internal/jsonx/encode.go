@@ -26,6 +26,20 @@ var (
 // other types go through encoding/json. Map keys must be valid UTF-8. Map keys are written in sorted
 // order so that equal values encode to equal bytes.
 func AppendValue(dst []byte, v any) ([]byte, error) {
+	return appendValue(dst, v, 0)
+}
+
+// appendValue is AppendValue at a nesting depth. Past DefaultLimits'
+// depth it stops with ErrTooDeep: no reader would accept the result, and a
+// value that contains itself would otherwise recurse until the stack
+// overflows, which kills the process.
+func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+	switch v.(type) {
+	case []any, map[string]any:
+		if depth++; depth > DefaultLimits.MaxDepth {
+			return dst, ErrTooDeep
+		}
+	}
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -83,7 +97,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = AppendValue(dst, e); err != nil {
+			if dst, err = appendValue(dst, e, depth); err != nil {
 				return dst, err
 			}
 		}
@@ -92,7 +106,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		return appendMap(dst, v)
+		return appendMap(dst, v, depth)
 	case map[string]string:
 		if v == nil {
 			return append(dst, "null"...), nil
@@ -124,7 +138,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-func appendMap(dst []byte, m map[string]any) ([]byte, error) {
+func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	dst = append(dst, '{')
 	// Up to 16 keys are sorted in a stack array; larger maps allocate.
 	var inline [16]string
@@ -143,7 +157,7 @@ func appendMap(dst []byte, m map[string]any) ([]byte, error) {
 		dst = AppendString(dst, k)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = AppendValue(dst, m[k]); err != nil {
+		if dst, err = appendValue(dst, m[k], depth); err != nil {
 			return dst, err
 		}
 	}

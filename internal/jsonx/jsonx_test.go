@@ -155,8 +155,14 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendValueRefuses(t *testing.T) {
+	selfList := []any{"sku-1", nil}
+	selfList[1] = selfList
+	selfMap := map[string]any{}
+	selfMap["self"] = selfMap
 	for name, v := range map[string]any{
-		"nan": math.NaN(), "inf": math.Inf(1), "f32-inf": float32(math.Inf(-1)), "chan": make(chan int), "func": func() {},
+		"cyclic-list": selfList, "cyclic-map": selfMap,
+		"too-deep": json.RawMessage(strings.Repeat("[", 40) + strings.Repeat("]", 40)),
+		"nan":      math.NaN(), "inf": math.Inf(1), "f32-inf": float32(math.Inf(-1)), "chan": make(chan int), "func": func() {},
 		"raw-invalid": json.RawMessage(`{`), "raw-dup": json.RawMessage(`{"a":1,"a":2}`), "raw-two-values": json.RawMessage(`1 2`),
 		"number-injection": json.Number(`1,"x":2`), "number-empty": json.Number(""), "marshaler-dup": dupMarshaler{},
 		"nested-nan": []any{math.NaN()}, "map-nested-func": map[string]any{"f": func() {}},
