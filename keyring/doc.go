@@ -29,14 +29,18 @@
 // # Keyring files
 //
 // A keyring file holds each key with its state and the times rotation
-// needs, one key per line, after a version line:
+// needs, one key per line, between a version line and an end line that
+// counts the keys:
 //
 //	satchel-keyring v1
 //	secret=k4.local.… state=primary created=2026-11-01T09:00:00Z promoted=2026-11-01T09:00:00Z
 //	secret=k4.local.… state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T09:00:00Z retired=2026-11-01T09:00:00Z
+//	end keys=2
 //
 // [ParseFile] reads it strictly and [FormatFile] writes it; the format is
 // canonical, so a file ParseFile accepts is written back byte for byte.
+// The end line makes a file self-delimiting: one cut short, even at a line
+// boundary, is refused rather than read as a keyring with fewer keys.
 // Errors name the line and field ("keyring.txt:3: field "state": ...")
 // and never echo the file's bytes. [LoadFile] reads a path; [Load] reads a
 // path or, given none, $SATCHEL_KEYS. The rotate package and the satchel

@@ -15,6 +15,13 @@ import (
 // The version number changes only when the format does.
 const FileHeader = "satchel-keyring v1"
 
+// FileTrailerPrefix begins the last line of every keyring file, which
+// closes the file and counts its keys: "end keys=3" after three key lines.
+// A file that lacks it, or whose count is wrong, is refused, so that a
+// file read while it is being rewritten in place is never taken for a
+// smaller keyring.
+const FileTrailerPrefix = "end keys="
+
 // MaxFileSize bounds the size of a keyring file that [LoadFile] and the
 // [Watcher] read: 1 MiB, room for several thousand keys. Larger files are
 // refused without being read in full.
@@ -93,14 +100,25 @@ func (e ringErr) Unwrap() error { return ErrInvalidRing }
 //	secret=k4.local.… state=primary created=2026-11-01T09:00:00Z promoted=2026-11-01T09:00:00Z
 //	secret=k4.local.… state=staged created=2026-11-29T08:00:00Z
 //	secret=k4.local.… state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T10:00:00Z retired=2026-11-01T09:00:00Z
+//	end keys=3
 //
-// The first line is [FileHeader]. Each further line is one key: fields of
-// the form name=value separated by one space, in the order secret, state,
-// created, promoted, retired. secret (a k4.local PASERK) and state
-// (staged, primary or retired) are required; each time is present exactly
-// when it is known, as an RFC 3339 UTC time in the shortest form Go's
-// time.RFC3339Nano writes (a "Z" suffix, no trailing zeros in the
-// fraction). Every line ends with "\n", the last one included.
+// The first line is [FileHeader]. Each line between it and the last is one
+// key: fields of the form name=value separated by one space, in the order
+// secret, state, created, promoted, retired. secret (a k4.local PASERK)
+// and state (staged, primary or retired) are required; each time is
+// present exactly when it is known, as an RFC 3339 UTC time in the
+// shortest form Go's time.RFC3339Nano writes (a "Z" suffix, no trailing
+// zeros in the fraction). The last line is "end keys=N" (see
+// [FileTrailerPrefix]), N the number of key lines in decimal without
+// leading zeros. Every line ends with "\n", the last one included.
+//
+// The end line makes a file self-delimiting: a file cut short, even at a
+// line boundary (as a reader may see it while the file is rewritten in
+// place), lacks it and is refused, rather than read as a keyring without
+// its last keys. A file without the end line, or whose count does not
+// match, is refused with an error wrapping [ErrMalformedFile]. Errors about
+// a key line come first, in file order, then those about the keyring as a
+// whole ([ErrInvalidRing]: no keys, no primary), then the end line's.
 //
 // The format is canonical: there are no comments, blank lines, other
 // spellings of a time, extra spaces or CR characters, so that any file
@@ -127,11 +145,24 @@ func ParseFile(data []byte) (*Ring, error) {
 	if err := checkHeader(lines[0]); err != nil {
 		return nil, &FileError{Line: 1, Err: err}
 	}
-	entries := make([]Entry, 0, len(lines)-1)
-	seen := make(map[string]int, len(lines)-1)
+	body := lines[1:]
+	trailerLine := 0 // line number of the end line, 0 if the file has none
+	count := -1      // the count the end line gives
+	if last := len(lines) - 1; last > 0 && isTrailer(lines[last]) {
+		n, field, err := parseTrailer(lines[last])
+		if err != nil {
+			return nil, &FileError{Line: last + 1, Field: field, Err: err}
+		}
+		body, trailerLine, count = lines[1:last], last+1, n
+	}
+	entries := make([]Entry, 0, len(body))
+	seen := make(map[string]int, len(body))
 	primaryLine := 0
-	for i, line := range lines[1:] {
+	for i, line := range body {
 		n := i + 2
+		if isTrailer(line) {
+			return nil, &FileError{Line: n, Err: syntaxErr(`an "end" line before the last line (it closes the file; is a second file appended?)`)}
+		}
 		e, field, err := parseEntry(line)
 		if err != nil {
 			return nil, &FileError{Line: n, Field: field, Err: err}
@@ -156,12 +187,57 @@ func ParseFile(data []byte) (*Ring, error) {
 	if primaryLine == 0 {
 		return nil, &FileError{Err: ringErr("no primary key (exactly one key needs state=primary)")}
 	}
+	if trailerLine == 0 {
+		return nil, &FileError{Line: len(lines),
+			Err: syntaxErr(`the file ends without its last line "` + FileTrailerPrefix + `N" (truncated, or still being written?)`)}
+	}
+	if count != len(entries) {
+		return nil, &FileError{Line: trailerLine, Field: fieldKeys,
+			Err: syntaxErr(fmt.Sprintf("wrong key count: the file has %d key lines (truncated, or a line added or removed by hand?)", len(entries)))}
+	}
 	r, err := New(entries)
 	if err != nil {
 		// The checks above cover every rule of New; this is a safety net.
 		return nil, &FileError{Err: err}
 	}
 	return r, nil
+}
+
+// fieldKeys names the count of the end line in errors.
+const fieldKeys = "keys"
+
+// isTrailer reports whether line is meant as the end line: "end" alone or
+// followed by a space. Key lines start with "secret=".
+func isTrailer(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("end"))
+	return ok && (len(rest) == 0 || rest[0] == ' ')
+}
+
+// parseTrailer parses the end line, "end keys=N", and returns N. The
+// number is canonical: decimal digits, no sign, no leading zero.
+func parseTrailer(line []byte) (int, string, error) {
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return 0, "", syntaxErr("carriage return (line endings must be \\n alone)")
+	}
+	digits, ok := bytes.CutPrefix(line, []byte(FileTrailerPrefix))
+	if !ok {
+		return 0, "", syntaxErr(`not of the form "` + FileTrailerPrefix + `N"`)
+	}
+	// MaxFileSize bounds the number of keys far below 10^8.
+	if len(digits) == 0 || len(digits) > 8 {
+		return 0, fieldKeys, syntaxErr("not a count of keys like 3")
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, fieldKeys, syntaxErr("not a count of keys like 3")
+		}
+		n = n*10 + int(c-'0')
+	}
+	if digits[0] == '0' && len(digits) > 1 {
+		return 0, fieldKeys, syntaxErr("not in canonical form (no leading zeros)")
+	}
+	return n, "", nil
 }
 
 func checkHeader(line []byte) error {
@@ -310,8 +386,9 @@ func appendTime(dst []byte, t time.Time) []byte {
 }
 
 // FormatFile returns r in the canonical keyring file format that
-// [ParseFile] reads, one line per key in the Ring's order. The result
-// holds the secret keys: write it to a file only readable by its owner.
+// [ParseFile] reads: the header line, one line per key in the Ring's
+// order, and the end line "end keys=N". The result holds the secret keys:
+// write it to a file only readable by its owner.
 //
 // Times are written in UTC; a zero time is left out. ParseFile of the
 // result returns a Ring with the same keys, states and instants (times
@@ -322,7 +399,7 @@ func FormatFile(r *Ring) []byte {
 	if r == nil {
 		return nil
 	}
-	b := make([]byte, 0, len(FileHeader)+1+r.Len()*200)
+	b := make([]byte, 0, len(FileHeader)+len(FileTrailerPrefix)+10+r.Len()*200)
 	b = append(b, FileHeader...)
 	b = append(b, '\n')
 	for _, e := range r.entries {
@@ -344,6 +421,9 @@ func FormatFile(r *Ring) []byte {
 		}
 		b = append(b, '\n')
 	}
+	b = append(b, FileTrailerPrefix...)
+	b = strconv.AppendInt(b, int64(r.Len()), 10)
+	b = append(b, '\n')
 	return b
 }
 

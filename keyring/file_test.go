@@ -38,12 +38,14 @@ func mustTime(t testing.TB, s string) time.Time {
 }
 
 // goldenFile returns a valid keyring file of three keys and their secrets.
+// Its five lines are the header, the three keys and the end line.
 func goldenFile(t testing.TB) (string, []string) {
 	k1, k2, k3 := testKey(t, 1), testKey(t, 2), testKey(t, 3)
 	file := keyring.FileHeader + "\n" +
 		"secret=" + k1.ExportPASERK() + " state=primary created=2026-11-01T09:00:00Z promoted=2026-11-01T10:00:00.5Z\n" +
 		"secret=" + k2.ExportPASERK() + " state=staged created=2026-11-29T08:00:00.123456789Z\n" +
-		"secret=" + k3.ExportPASERK() + " state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T10:00:00Z retired=2026-11-01T10:00:00.5Z\n"
+		"secret=" + k3.ExportPASERK() + " state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T10:00:00Z retired=2026-11-01T10:00:00.5Z\n" +
+		"end keys=3\n"
 	return file, []string{k1.ExportPASERK(), k2.ExportPASERK(), k3.ExportPASERK()}
 }
 
@@ -162,7 +164,7 @@ func secretFragments(secrets []string) []string {
 
 func TestParseFileErrors(t *testing.T) {
 	file, secrets := goldenFile(t)
-	lines := strings.SplitAfter(file, "\n")[:4] // header + 3 entries
+	lines := strings.SplitAfter(file, "\n")[:5] // header, 3 entries, end line
 	s1, s2 := secrets[0], secrets[1]
 	short := s1[:len(s1)-1]
 	weak := "k4.local." + strings.Repeat("A", 43) // the all-zero key
@@ -217,10 +219,32 @@ func TestParseFileErrors(t *testing.T) {
 		{"secret pasted into a time", edit(1, "created=2026-11-01T09:00:00Z", "created="+s2), 2, "created", keyring.ErrMalformedFile, "RFC 3339"},
 		{"secret pasted without a name", edit(2, "secret="+s2, s2), 3, "", keyring.ErrMalformedFile, "name=value"},
 		{"secret as field name", edit(2, "secret="+s2, s2+"=x"), 3, "", keyring.ErrMalformedFile, "unknown name"},
-		{"duplicate key", file + "secret=" + s1 + " state=retired\n", 5, "secret", keyring.ErrInvalidRing, "the same key as line 2"},
+		{"duplicate key", strings.Join(lines[:4], "") + "secret=" + s1 + " state=retired\nend keys=4\n", 5, "secret", keyring.ErrInvalidRing, "the same key as line 2"},
 		{"two primaries", edit(2, "state=staged", "state=primary"), 3, "state", keyring.ErrInvalidRing, "second primary key (line 2 is primary)"},
 		{"no primary", edit(1, "state=primary", "state=retired"), 0, "", keyring.ErrInvalidRing, "no primary key"},
 		{"header only", lines[0], 0, "", keyring.ErrInvalidRing, "no keys"},
+		{"header and end line only", lines[0] + "end keys=0\n", 0, "", keyring.ErrInvalidRing, "no keys"},
+
+		// The end line: a file cut at a line boundary lacks it.
+		{"cut after the primary", lines[0] + lines[1], 2, "", keyring.ErrMalformedFile, `ends without its last line "end keys=N" (truncated`},
+		{"cut after the last key", strings.Join(lines[:4], ""), 4, "", keyring.ErrMalformedFile, "ends without its last line"},
+		{"count too small", edit(4, "keys=3", "keys=2"), 5, "keys", keyring.ErrMalformedFile, "wrong key count: the file has 3 key lines"},
+		{"count too large", edit(4, "keys=3", "keys=4"), 5, "keys", keyring.ErrMalformedFile, "wrong key count"},
+		{"key line lost", lines[0] + lines[1] + lines[3] + lines[4], 4, "keys", keyring.ErrMalformedFile, "the file has 2 key lines"},
+		{"count leading zero", edit(4, "keys=3", "keys=03"), 5, "keys", keyring.ErrMalformedFile, "canonical"},
+		{"count empty", edit(4, "keys=3", "keys="), 5, "keys", keyring.ErrMalformedFile, "not a count"},
+		{"count negative", edit(4, "keys=3", "keys=-3"), 5, "keys", keyring.ErrMalformedFile, "not a count"},
+		{"count plus", edit(4, "keys=3", "keys=+3"), 5, "keys", keyring.ErrMalformedFile, "not a count"},
+		{"count huge", edit(4, "keys=3", "keys=99999999999999999999999"), 5, "keys", keyring.ErrMalformedFile, "not a count"},
+		{"count trailing space", edit(4, "keys=3", "keys=3 "), 5, "keys", keyring.ErrMalformedFile, "not a count"},
+		{"end alone", edit(4, "end keys=3", "end"), 5, "", keyring.ErrMalformedFile, `not of the form "end keys=N"`},
+		{"end other field", edit(4, "keys=3", "count=3"), 5, "", keyring.ErrMalformedFile, "not of the form"},
+		{"end double space", edit(4, "end keys", "end  keys"), 5, "", keyring.ErrMalformedFile, "not of the form"},
+		{"end line cr", edit(4, "\n", "\r\n"), 5, "", keyring.ErrMalformedFile, "carriage return"},
+		{"end line uppercase", edit(4, "end", "END"), 5, "", keyring.ErrMalformedFile, "name=value"},
+		{"end line in the middle", file + lines[1], 5, "", keyring.ErrMalformedFile, `an "end" line before the last line`},
+		{"two files appended", file + file[len(lines[0]):], 5, "", keyring.ErrMalformedFile, `an "end" line before the last line`},
+		{"end line first", lines[0] + lines[4] + strings.Join(lines[1:4], ""), 2, "", keyring.ErrMalformedFile, `an "end" line before the last line`},
 		{"too large", file + strings.Repeat("x", keyring.MaxFileSize), 0, "", keyring.ErrMalformedFile, "larger than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +278,40 @@ func TestParseFileErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseFileRefusesPrefixes checks what makes the format
+// self-delimiting: every proper prefix of a valid file is refused, in
+// particular those cut at a line boundary that still hold the primary,
+// which a reader sees while the file is rewritten in place.
+func TestParseFileRefusesPrefixes(t *testing.T) {
+	golden, _ := goldenFile(t)
+	files := []string{golden}
+	for n := 1; n <= 5; n++ {
+		es := []keyring.Entry{{Key: testKey(t, 40), State: keyring.Primary}}
+		for i := 1; i < n; i++ {
+			es = append(es, keyring.Entry{Key: testKey(t, byte(40+i)), State: []keyring.State{keyring.Staged, keyring.Retired}[i%2]})
+		}
+		r, err := keyring.New(es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, string(keyring.FormatFile(r)))
+	}
+	for _, file := range files {
+		if _, err := keyring.ParseFile([]byte(file)); err != nil {
+			t.Fatalf("the whole file is refused: %v", err)
+		}
+		for i := range len(file) {
+			r, err := keyring.ParseFile([]byte(file[:i]))
+			if err == nil {
+				t.Fatalf("accepted a prefix of %d of %d bytes, a ring of %d keys:\n%s", i, len(file), r.Len(), file[:i])
+			}
+			if i > 0 && file[i-1] == '\n' && !errors.Is(err, keyring.ErrMalformedFile) && !strings.HasSuffix(err.Error(), "no keys") {
+				t.Errorf("prefix at a line boundary: %v, want ErrMalformedFile", err)
+			}
+		}
 	}
 }
 
@@ -385,10 +443,13 @@ func ExampleFormatFile() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(strings.SplitN(string(data), "\n", 2)[0])
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	fmt.Println(lines[0])
+	fmt.Println(lines[len(lines)-1])
 	fmt.Println(back.Primary().ID() == k.ID())
 	// Output:
 	// satchel-keyring v1
+	// end keys=1
 	// true
 }
 

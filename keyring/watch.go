@@ -52,8 +52,10 @@ type WatchOptions struct {
 // reads, so it follows every way of replacing a file: a rename into place
 // (as the rotate package's store does), a Kubernetes Secret or ConfigMap
 // volume, whose files are symlinks through a "..data" symlink swapped
-// atomically, and an in-place rewrite (a half-written file is refused and
-// picked up at the next poll once complete).
+// atomically, and an in-place rewrite: a half-written file is refused,
+// even one cut at a line boundary, since it lacks the end line that
+// closes every keyring file (see [ParseFile]), and the file is picked up
+// at the next poll once complete.
 //
 // A Watcher is safe for concurrent use. Close stops it.
 type Watcher struct {

@@ -220,9 +220,14 @@ func TestWatcherKeepsLastGoodRing(t *testing.T) {
 		{"truncated", func(t *testing.T, path string) {
 			writeRename(t, path, next[:len(next)/2])
 		}, 2, "", false},
-		{"truncated at a line end", func(t *testing.T, path string) {
+		{"truncated after the header", func(t *testing.T, path string) {
 			writeRename(t, path, next[:bytes.IndexByte(next, '\n')+1])
 		}, 0, "", false},
+		{"truncated after the primary", func(t *testing.T, path string) {
+			// Header and primary line: without the end line, not a
+			// keyring of one key.
+			writeRename(t, path, next[:len(next)-len(bytes.SplitAfter(next, []byte("\n"))[2])-len("end keys=2\n")])
+		}, 2, "", false},
 		{"empty", func(t *testing.T, path string) {
 			writeRename(t, path, nil)
 		}, 1, "", false},
@@ -352,6 +357,65 @@ func TestWatcherInPlaceRewrite(t *testing.T) {
 	}
 	if !primaryIs(w, testKey(t, 2))() {
 		t.Fatalf("complete file not picked up")
+	}
+}
+
+// TestWatcherInPlaceRewriteLineBoundary is the case of the security
+// review: a ring {primary K2, retired K1} is rewritten in place, and a poll
+// sees only the header and the first key line. That prefix holds the
+// primary, but it lacks the end line: Reload refuses it and the running
+// ring keeps K1, whose sessions would otherwise end.
+func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.txt")
+	data := ringFile(t, 2) // primary K2, retired K1
+	writeRename(t, path, data)
+	var rc recorder
+	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, ok := w.Current().Lookup(testKey(t, 1).ID()); !ok {
+		t.Fatal("the loaded ring lacks K1")
+	}
+
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) < 4 || !bytes.Contains(lines[1], []byte(" state=primary")) {
+		t.Fatalf("unexpected file shape:\n%s", data)
+	}
+	cut := len(lines[0]) + len(lines[1]) // header and the first key line
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Reload()
+	var fe *keyring.FileError
+	if !errors.Is(err, keyring.ErrMalformedFile) || !errors.As(err, &fe) || fe.File != path || fe.Line != 2 {
+		t.Fatalf("Reload of the half-written file = %v, want ErrMalformedFile at %s:2", err, path)
+	}
+	cur := w.Current()
+	if _, ok := cur.Lookup(testKey(t, 1).ID()); !ok || cur.Len() != 2 || !primaryIs(w, testKey(t, 2))() {
+		t.Fatalf("the half-written file replaced the ring: %v", cur)
+	}
+	if w.Err() == nil {
+		t.Error("Err() = nil while the file is half-written")
+	}
+
+	if _, err := f.Write(data[cut:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reload(); err != nil {
+		t.Fatalf("Reload of the complete file: %v", err)
+	}
+	if _, ok := w.Current().Lookup(testKey(t, 1).ID()); !ok || w.Err() != nil {
+		t.Fatalf("after the rewrite: %v, Err() = %v", w.Current(), w.Err())
+	}
+	if errs, reloads := rc.counts(); errs != 1 || reloads != 0 {
+		t.Errorf("%d errors and %d reloads, want 1 and 0 (the same ring came back)", errs, reloads)
 	}
 }
 
