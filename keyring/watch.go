@@ -68,6 +68,7 @@ type Watcher struct {
 	mu       sync.Mutex // serializes reloads and guards the fields below
 	good     []byte     // content of the published Ring
 	bad      []byte     // content last refused, to skip parsing it again
+	badErr   error      // the error of parsing bad
 	lastErr  error      // the current failure, nil when the file is good
 	reported string     // text of the last failure reported
 
@@ -149,18 +150,21 @@ func (w *Watcher) reloadLocked() error {
 		return nil
 	}
 	if w.bad != nil && bytes.Equal(data, w.bad) {
-		return w.lastErr
+		// The same refused content: its own error, not whatever failed
+		// in between (a read error), reported again if that changed.
+		w.fail(w.badErr)
+		return w.badErr
 	}
 	r, err := ParseFile(data)
 	if err != nil {
-		w.bad = data
 		err = withFile(err, w.path)
+		w.bad, w.badErr = data, err
 		w.fail(err)
 		return err
 	}
 	prev := w.cur.Load()
 	w.cur.Store(r)
-	w.good, w.bad = data, nil
+	w.good, w.bad, w.badErr = data, nil, nil
 	w.lastErr, w.reported = nil, ""
 	w.log.Info("keyring: reloaded", "path", w.path, "primary", r.Primary().ID(), "keys", r.Len())
 	if _, ok := r.Lookup(prev.Primary().ID()); !ok {
@@ -193,7 +197,7 @@ func (w *Watcher) cleared() {
 	if w.lastErr != nil {
 		w.log.Info("keyring: file is valid again", "path", w.path)
 	}
-	w.lastErr, w.reported, w.bad = nil, "", nil
+	w.lastErr, w.reported, w.bad, w.badErr = nil, "", nil, nil
 }
 
 func (w *Watcher) loop() {

@@ -419,6 +419,56 @@ func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 	}
 }
 
+// TestWatcherErrAfterReadError: bad content B is refused, the file goes
+// missing, then B comes back. Err must report B's error again, not the
+// stale read error, and B's error is reported anew since the failure
+// changed.
+func TestWatcherErrAfterReadError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.txt")
+	writeRename(t, path, ringFile(t, 2))
+	var rc recorder
+	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	bad := bytes.Replace(ringFile(t, 3), []byte("state=primary"), []byte("state=primray"), 1)
+	isBad := func(err error) bool {
+		var fe *keyring.FileError
+		return errors.As(err, &fe) && fe.Line == 2 && fe.Field == "state"
+	}
+
+	writeRename(t, path, bad)
+	if err := w.Reload(); !isBad(err) || !isBad(w.Err()) {
+		t.Fatalf("B: Reload = %v, Err = %v", err, w.Err())
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reload(); !errors.Is(err, os.ErrNotExist) || !errors.Is(w.Err(), os.ErrNotExist) {
+		t.Fatalf("missing: Reload = %v, Err = %v", err, w.Err())
+	}
+	writeRename(t, path, bad)
+	if err := w.Reload(); !isBad(err) {
+		t.Errorf("B again: Reload = %v, want B's error", err)
+	}
+	if err := w.Err(); !isBad(err) {
+		t.Errorf("B again: Err = %v, want B's error, not the stale read error", err)
+	}
+	if err := w.Reload(); !isBad(err) || !isBad(w.Err()) {
+		t.Errorf("B at the next poll: Reload = %v, Err = %v", err, w.Err())
+	}
+	rc.mu.Lock()
+	errs := append([]error(nil), rc.errs...)
+	rc.mu.Unlock()
+	if len(errs) != 3 || !isBad(errs[0]) || !errors.Is(errs[1], os.ErrNotExist) || !isBad(errs[2]) {
+		t.Errorf("reported %v, want B's error, the read error, B's error", errs)
+	}
+	if !primaryIs(w, testKey(t, 2))() {
+		t.Errorf("the ring changed to %v", w.Current())
+	}
+}
+
 func TestNewWatcherRefusesBadFile(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := keyring.NewWatcher(filepath.Join(dir, "none.txt"), keyring.WatchOptions{}); !errors.Is(err, os.ErrNotExist) {
