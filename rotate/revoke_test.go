@@ -66,9 +66,10 @@ func TestRevoke(t *testing.T) {
 		generate bool   // whether newKey must be called
 		policy   string // what the policy does right after, at now
 	}{
-		// The staged k2 is not promoted: a fresh key is, at once, and the
-		// next rotation is due Interval after it.
-		{"primary", r, k1.ID(), []row{primary, r2, r0}, true, "no change"},
+		// The staged k2 is neither promoted nor kept (it may have leaked
+		// with k1): a fresh key is promoted at once, and the next rotation
+		// is due Interval after it.
+		{"primary", r, k1.ID(), []row{primary, r0}, true, "no change"},
 		// k1's rotation is near: the policy stages a replacement for k2 at
 		// once, and promotes it no sooner than Propagation later.
 		{"staged", r, k2.ID(), []row{r1, r0}, false, "staged " + fresh.ID()},
@@ -145,9 +146,12 @@ func TestRevoke(t *testing.T) {
 		}
 	})
 	t.Run("generator returns a key of the ring", func(t *testing.T) {
-		dup := func() (keyring.Key, error) { return k2, nil }
-		if _, err := rotate.Revoke(r, k1.ID(), now, dup); !errors.Is(err, keyring.ErrInvalidRing) {
-			t.Fatalf("got %v, want ErrInvalidRing", err)
+		// k2 is removed with k1, k0 is kept: neither may become primary.
+		for _, k := range []keyring.Key{k2, k0} {
+			dup := func() (keyring.Key, error) { return k, nil }
+			if next, err := rotate.Revoke(r, k1.ID(), now, dup); !errors.Is(err, keyring.ErrInvalidRing) || next != nil {
+				t.Fatalf("%s: got %v, %v; want ErrInvalidRing and no ring", k.ID(), next, err)
+			}
 		}
 	})
 	t.Run("nil ring", func(t *testing.T) {
@@ -159,7 +163,8 @@ func TestRevoke(t *testing.T) {
 
 // TestRevokedKeyTokensRefused: after a revocation, a token sealed with the
 // revoked key is refused as sealed with an unknown key, whatever the key's
-// state was; tokens of the new primary and of the keys kept still open.
+// state was, and so is one sealed with a staged key when the primary was
+// revoked; tokens of the new primary and of the keys kept still open.
 func TestRevokedKeyTokensRefused(t *testing.T) {
 	now := t0.Add(9*time.Hour + 30*time.Minute)
 	opts := &token.Options{Now: func() time.Time { return now }}
@@ -195,10 +200,72 @@ func TestRevokedKeyTokensRefused(t *testing.T) {
 				if k.ID() == leaked.ID() {
 					continue
 				}
-				if _, err := token.Open(next, seal(k), imp, opts); err != nil {
+				_, err := token.Open(next, seal(k), imp, opts)
+				if k.ID() == k2.ID() && e.State == keyring.Primary {
+					if !errors.Is(err, token.ErrUnknownKey) {
+						t.Errorf("token of the staged key removed with the primary: %v, want ErrUnknownKey", err)
+					}
+					continue
+				}
+				if err != nil {
 					t.Errorf("token of the kept key %s: %v", k.ID(), err)
 				}
 			}
 		})
+	}
+}
+
+// TestRevokePrimaryDropsStaged: the staged key of a ring whose primary is
+// revoked is gone at once: its tokens are refused as sealed with an
+// unknown key, and the policy, run from the result for several rotations,
+// never brings it back or promotes it; it stages and promotes fresh keys.
+func TestRevokePrimaryDropsStaged(t *testing.T) {
+	now := t0.Add(9*time.Hour + 30*time.Minute)
+	g := &keys{}
+	r, k0, k1, k2 := leakRing(t, g)
+	imp := []byte("session")
+	opts := &token.Options{Now: func() time.Time { return now }}
+	tok, err := token.Seal(k2, &token.Claims{Expiry: now.Add(time.Hour)}, imp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.Open(r, tok, imp, opts); err != nil {
+		t.Fatalf("before the revocation the staged key opens: %v", err)
+	}
+
+	next, err := rotate.Revoke(r, k1.ID(), now, g.next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := next.Lookup(k2.ID()); ok {
+		t.Fatal("the staged key is still in the ring")
+	}
+	if _, err := token.Open(next, tok, imp, opts); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("token of the staged key after the revocation: %v, want ErrUnknownKey", err)
+	}
+	if _, ok := next.Lookup(k0.ID()); !ok {
+		t.Error("the retired key was not kept")
+	}
+
+	p := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 14 * time.Hour, Leeway: time.Minute}
+	cur, promotions := next, 0
+	for at := now; at.Before(now.Add(5 * p.Interval)); at = at.Add(10 * time.Minute) {
+		n, ch, err := p.Next(cur, at, g.next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.Promoted == k2.ID() || ch.Staged == k2.ID() {
+			t.Fatalf("at %v the policy brought back the staged key: %v", at, ch)
+		}
+		if _, ok := n.Lookup(k2.ID()); ok {
+			t.Fatalf("at %v the staged key is back in the ring", at)
+		}
+		if ch.Promoted != "" {
+			promotions++
+		}
+		cur = n
+	}
+	if promotions < 4 {
+		t.Errorf("%d promotions in 5 intervals; the policy did not carry on", promotions)
 	}
 }

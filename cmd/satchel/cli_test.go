@@ -253,7 +253,7 @@ func TestKeyringRevoke(t *testing.T) {
 	e.now = t0.Add(9*time.Hour + 30*time.Minute)
 	before, _ := os.ReadFile(path)
 	r := record(e.run("keyring", "revoke", "-file", path, "-id", k1.ID(), "-dry-run"))
-	if r.code != exitOK || r.stdout != path+": would revoke "+k1.ID()+" (primary) and make a new key primary; 2 key(s) would remain\n" {
+	if r.code != exitOK || r.stdout != path+": would revoke "+k1.ID()+" (primary), remove "+k2.ID()+" (staged) and make a new key primary; 1 key(s) would remain\n" {
 		t.Fatalf("dry run: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
@@ -291,7 +291,7 @@ func TestKeyringRevoke(t *testing.T) {
 	if r.code != exitOK || r.stdout != path+": revoked "+k1.ID()+" (was primary); new primary "+k3.ID()+"; 1 key(s) remain\n" {
 		t.Fatalf("revoking the primary: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "still accept "+k1.ID()+" and seal new sessions with it.") || strings.Contains(r.stderr, "note:") {
+	if !strings.Contains(r.stderr, "still accept "+k1.ID()+" and seal new sessions with it.") || !strings.Contains(r.stderr, "note: staged keys, if any, were removed with it") || strings.Contains(r.stderr, "note: kept") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	if ent, _ := mustLoad(t, path).Entry(k3.ID()); !ent.Promoted.Equal(e.now) || !ent.Created.Equal(e.now) {
@@ -324,6 +324,50 @@ func TestKeyringRevoke(t *testing.T) {
 		t.Fatal("a refused revocation changed the file")
 	}
 	noSecrets(t, out.String(), k1, k2, k3)
+}
+
+// TestKeyringRevokePrimaryRemovesStaged revokes the primary while a key
+// is staged: the staged key goes too, and the next rotate stages a fresh
+// one instead of promoting it.
+func TestKeyringRevokePrimaryRemovesStaged(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "keyring.txt")
+	if r := e.run("keyring", "init", "-file", path); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	rotateArgs := []string{"keyring", "rotate", "-file", path, "-interval", "10h", "-propagation", "1h", "-max-age", "5h"}
+	e.now = t0.Add(9 * time.Hour)
+	if r := e.run(rotateArgs...); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	ks := ringKeys(t, path)
+	k1, k2 := ks[0], ks[1]
+	if ringState(t, path, k2) != "staged" {
+		t.Fatal("no staged key")
+	}
+	e.now = t0.Add(9*time.Hour + 30*time.Minute)
+	r := e.run("keyring", "revoke", "-file", path, "-id", k1.ID())
+	ks = ringKeys(t, path)
+	if len(ks) != 1 || ks[0].ID() == k1.ID() || ks[0].ID() == k2.ID() {
+		t.Fatalf("after revoking the primary: %v", ks)
+	}
+	if r.code != exitOK || r.stdout != path+": revoked "+k1.ID()+" (was primary); new primary "+ks[0].ID()+"; 1 key(s) remain\n" {
+		t.Fatalf("revoking the primary: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "note: staged keys, if any, were removed with it") || strings.Contains(r.stderr, k2.ID()) {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	// Rotations go on with fresh keys; k2 never comes back.
+	for h := 10; h <= 40; h++ {
+		e.now = t0.Add(time.Duration(h) * time.Hour)
+		if r := e.run(rotateArgs...); r.code != exitOK || strings.Contains(r.stdout, k2.ID()) {
+			t.Fatalf("rotate at %dh: %d %q %q", h, r.code, r.stdout, r.stderr)
+		}
+		if ringState(t, path, k2) != "absent" {
+			t.Fatalf("the removed staged key is back at %dh", h)
+		}
+	}
+	noSecrets(t, r.stdout+r.stderr, k1, k2)
 }
 
 func mustLoad(t *testing.T, path string) *keyring.Ring {

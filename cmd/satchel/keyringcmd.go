@@ -270,9 +270,11 @@ const revokeUsage = `Usage: satchel keyring revoke -file PATH -id k4.lid.ID [-dr
 
 Removes the key whose id is ID from the keyring file PATH at once, for a
 key that leaked. If it is the primary key, a new key generated now becomes
-primary in the same change, with no staging; a staged key is not promoted
-in its place, since it sat in the same file and may have leaked too. The
-file is locked and replaced atomically, as rotate does. Give the key's
+primary in the same change, with no staging, and every staged key is
+removed too: it sat in the same file and may have leaked with it, so it is
+neither promoted nor kept (satchel keyring rotate stages a fresh key when
+one is due). Retired keys are kept. The file is locked and replaced
+atomically, as rotate does. Give the key's
 public k4.lid id (satchel keyring show lists them), never the secret key.
 
 Every session sealed with the revoked key ends: its users sign in again.
@@ -319,6 +321,11 @@ func (c *cli) keyringRevoke(args []string) int {
 		e, _ := r.Entry(*id)
 		what := "revoke " + *id + " (" + e.State.String() + ")"
 		if e.State == keyring.Primary {
+			for _, s := range r.Entries() {
+				if s.State == keyring.Staged {
+					what += ", remove " + s.Key.ID() + " (staged)"
+				}
+			}
 			what += " and make a new key primary"
 		}
 		fmt.Fprintf(c.stdout, "%s: would %s; %d key(s) would remain\n", *path, what, next.Len())
@@ -348,6 +355,9 @@ func (c *cli) keyringRevoke(args []string) int {
 			continue // the new key
 		}
 		kept = append(kept, e.Key.ID()+" ("+e.State.String()+")")
+	}
+	if state == keyring.Primary {
+		fmt.Fprintf(c.stderr, "note: staged keys, if any, were removed with it, since they may have leaked too; keyring rotate stages a fresh key when one is due.\n")
 	}
 	if len(kept) > 0 {
 		fmt.Fprintf(c.stderr, "note: kept %s; if the whole keyring leaked, revoke each of them too.\n", strings.Join(kept, ", "))
