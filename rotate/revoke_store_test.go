@@ -98,6 +98,31 @@ func TestStoreRevoke(t *testing.T) {
 	})
 }
 
+// TestStoreRevokePrimaryRemovesStaged revokes the primary of a file that
+// holds a staged key: the file afterwards holds neither.
+func TestStoreRevokePrimaryRemovesStaged(t *testing.T) {
+	ctx := context.Background()
+	s, first := newFile(t)
+	k1 := first.Primary()
+	_, ch, err := s.Rotate(ctx, day, at(t0.Add(9*time.Hour)), nil)
+	if err != nil || ch.Staged == "" {
+		t.Fatalf("staging: %v %v", ch, err)
+	}
+	r, state, err := s.Revoke(ctx, k1.ID(), at(t0.Add(9*time.Hour+time.Minute)), nil)
+	if err != nil || state != keyring.Primary {
+		t.Fatalf("revoking the primary: %v %v", state, err)
+	}
+	onDisk, err := keyring.LoadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ring := range []*keyring.Ring{r, onDisk} {
+		if ring.Len() != 1 || ring.Primary().ID() == k1.ID() || ring.Primary().ID() == ch.Staged {
+			t.Fatalf("after revoking the primary: %v", ring.Entries())
+		}
+	}
+}
+
 // TestStoreRevokeWaitsForLock: a revocation waits for a rotator holding
 // the lock, and gives up when its context ends.
 func TestStoreRevokeWaitsForLock(t *testing.T) {
