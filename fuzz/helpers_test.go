@@ -15,11 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +24,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20"
 
+	"satchel.dev/internal/vectors"
 	"satchel.dev/keyring"
 	"satchel.dev/token"
 )
@@ -169,49 +166,15 @@ func sealed(tb testing.TB, k keyring.Key, data map[string]any, implicit []byte) 
 }
 
 // v4Vector is one case of testdata/paseto/v4.json.
-type v4Vector struct {
-	Name       string  `json:"name"`
-	ExpectFail bool    `json:"expect-fail"`
-	Key        string  `json:"key"`
-	Nonce      string  `json:"nonce"`
-	Token      string  `json:"token"`
-	Payload    *string `json:"payload"`
-	Footer     string  `json:"footer"`
-	Implicit   string  `json:"implicit-assertion"`
-}
+type v4Vector = vectors.V4
 
-// vectorSHA256 pins the vector files (as token's tests do).
-var vectorSHA256 = map[string]string{
-	"v4.json":       "0b72948b65d1f73f574c9ad2aa3481ec27bf8c632f5f6e1596cd41f5b9703387",
-	"k4.lid.json":   "893dc77e6b2a82a6e98ed683293a541fae50fd5447713ce89a2e9c7efd54529b",
-	"k4.local.json": "71c76cafab9cbeb5223425105f08900b245048a9a2a7d573b9a3f1f3d4633ebc",
-}
-
-// readVectors decodes ../testdata/paseto/name into v after checking its
-// SHA-256.
-func readVectors(tb testing.TB, name string, v any) {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "paseto", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	if got := hex.EncodeToString(sum[:]); got != vectorSHA256[name] {
-		tb.Fatalf("%s: SHA-256 %s, want %s", name, got, vectorSHA256[name])
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// v4Vectors returns every case of v4.json.
+// v4Vectors returns every case of v4.json, SHA-256 checked.
 func v4Vectors(tb testing.TB) []v4Vector {
-	var file struct{ Tests []v4Vector }
-	readVectors(tb, "v4.json", &file)
-	if len(file.Tests) == 0 {
+	tests := vectors.LoadV4(tb)
+	if len(tests) == 0 {
 		tb.Fatal("v4.json has no tests")
 	}
-	return file.Tests
+	return tests
 }
 
 // vectorPayloads returns the plaintexts of the v4.local success vectors.

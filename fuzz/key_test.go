@@ -1,6 +1,8 @@
 package fuzz
 
 import (
+	"satchel.dev/internal/vectors"
+
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -20,9 +22,18 @@ type paserkVector struct {
 }
 
 func paserkVectors(tb testing.TB, name string) []paserkVector {
-	var file struct{ Tests []paserkVector }
-	readVectors(tb, name, &file)
-	return file.Tests
+	var out []paserkVector
+	for _, v := range vectors.LoadPASERK(tb, name) {
+		pv := paserkVector{Name: v.Name, ExpectFail: v.ExpectFail}
+		if v.Key != nil {
+			pv.Key = *v.Key
+		}
+		if v.Paserk != nil {
+			pv.Paserk = *v.Paserk
+		}
+		out = append(out, pv)
+	}
+	return out
 }
 
 // weakKeys returns the key material ParseKey must refuse as weak: the

@@ -1,45 +1,20 @@
 package keyring_test
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"satchel.dev/internal/vectors"
 	"satchel.dev/keyring"
 )
 
-type paserkVector struct {
-	Name       string  `json:"name"`
-	ExpectFail bool    `json:"expect-fail"`
-	Key        *string `json:"key"`
-	Paserk     *string `json:"paserk"`
-}
-
-func readPASERKVectors(t *testing.T, name, sum string) []paserkVector {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "paseto", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := sha256.Sum256(b); hex.EncodeToString(got[:]) != sum {
-		t.Fatalf("%s: SHA-256 mismatch with SOURCES.md", name)
-	}
-	var file struct{ Tests []paserkVector }
-	if err := json.Unmarshal(b, &file); err != nil {
-		t.Fatal(err)
-	}
-	return file.Tests
-}
-
 func TestVectorsK4Local(t *testing.T) {
-	for _, v := range readPASERKVectors(t, "k4.local.json", "71c76cafab9cbeb5223425105f08900b245048a9a2a7d573b9a3f1f3d4633ebc") {
+	for _, v := range vectors.LoadPASERK(t, "k4.local.json") {
 		t.Run(v.Name, func(t *testing.T) {
 			got, err := keyring.DecodePASERK(*v.Paserk)
 			if v.ExpectFail {
@@ -70,7 +45,7 @@ func TestVectorsK4Local(t *testing.T) {
 }
 
 func TestVectorsK4LID(t *testing.T) {
-	for _, v := range readPASERKVectors(t, "k4.lid.json", "893dc77e6b2a82a6e98ed683293a541fae50fd5447713ce89a2e9c7efd54529b") {
+	for _, v := range vectors.LoadPASERK(t, "k4.lid.json") {
 		t.Run(v.Name, func(t *testing.T) {
 			raw, err := hex.DecodeString(*v.Key)
 			if err != nil {

@@ -1,54 +1,17 @@
 package token_test
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"satchel.dev/internal/vectors"
 	"satchel.dev/keyring"
 	"satchel.dev/token"
 )
 
-// vectorSHA256 pins the copies in testdata to the files in
-// ../shared/testdata/paseto/SOURCES.md.
-var vectorSHA256 = map[string]string{
-	"v4.json":       "0b72948b65d1f73f574c9ad2aa3481ec27bf8c632f5f6e1596cd41f5b9703387",
-	"k4.lid.json":   "893dc77e6b2a82a6e98ed683293a541fae50fd5447713ce89a2e9c7efd54529b",
-	"k4.local.json": "71c76cafab9cbeb5223425105f08900b245048a9a2a7d573b9a3f1f3d4633ebc",
-}
-
-// readVectors reads a vector file from the module's testdata after
-// checking its SHA-256.
-func readVectors(t testing.TB, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "paseto", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	if got := hex.EncodeToString(sum[:]); got != vectorSHA256[name] {
-		t.Fatalf("%s: SHA-256 %s, want %s", name, got, vectorSHA256[name])
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type v4Vector struct {
-	Name       string  `json:"name"`
-	ExpectFail bool    `json:"expect-fail"`
-	Key        string  `json:"key"`
-	Nonce      string  `json:"nonce"`
-	Token      string  `json:"token"`
-	Payload    *string `json:"payload"`
-	Footer     string  `json:"footer"`
-	Implicit   string  `json:"implicit-assertion"`
-}
+type v4Vector = vectors.V4
 
 func hex32(t *testing.T, s string) *[32]byte {
 	t.Helper()
@@ -60,10 +23,8 @@ func hex32(t *testing.T, s string) *[32]byte {
 }
 
 func TestVectorsV4Local(t *testing.T) {
-	var file struct{ Tests []v4Vector }
-	readVectors(t, "v4.json", &file)
 	ran := 0
-	for _, v := range file.Tests {
+	for _, v := range vectors.LoadV4(t) {
 		if v.ExpectFail || v.Name[:3] != "4-E" {
 			continue
 		}
@@ -95,8 +56,6 @@ func TestVectorsV4Local(t *testing.T) {
 // refused with ErrInvalid (before any key lookup: the ring holds the
 // vector's key under its real id, which none of these footers names).
 func TestVectorsV4Fail(t *testing.T) {
-	var file struct{ Tests []v4Vector }
-	readVectors(t, "v4.json", &file)
 	k, err := keyring.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +65,7 @@ func TestVectorsV4Fail(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := 0
-	for _, v := range file.Tests {
+	for _, v := range vectors.LoadV4(t) {
 		if !v.ExpectFail {
 			continue
 		}
