@@ -8,6 +8,7 @@
 #
 #   bench/run.sh                       # COUNT=10 BENCHTIME=200ms LOADTIME=1s
 #   COUNT=6 BENCHTIME=100ms bench/run.sh
+#   REPORT_ONLY=1 bench/run.sh         # rewrite BENCHMARKS.md from results/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,11 +17,11 @@ BENCHTIME="${BENCHTIME:-200ms}"
 LOADTIME="${LOADTIME:-1s}"
 out=results
 mkdir -p "$out"
+if [ -z "${REPORT_ONLY:-}" ]; then
 rm -f "$out"/*.txt "$out"/*.csv "$out"/*.prof
 
 go test -c -o "$out/bench.test" .
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-started=$(date -u +%FT%TZ)
 for i in $(seq "$COUNT"); do
 	echo "run $i/$COUNT" >&2
 	"$out/bench.test" -test.run='^$' -test.bench='^Benchmark(Seal|Open)$' -test.benchtime="$BENCHTIME" >>"$out/token.txt"
@@ -29,6 +30,13 @@ for i in $(seq "$COUNT"); do
 done
 finished=$(date -u +%FT%TZ)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+satchel_rev=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C .. status --porcelain -- token keyring middleware internal 2>/dev/null | wc -l || true)
+printf 'COUNT=%q\nBENCHTIME=%q\nLOADTIME=%q\nfinished=%q\nload_before=%q\nload_after=%q\nsatchel_rev=%q\ndirty=%q\n' \
+	"$COUNT" "$BENCHTIME" "$LOADTIME" "$finished" "$load_before" "$load_after" "$satchel_rev" "$dirty" >"$out/meta.txt"
+fi
+# shellcheck disable=SC1091
+. "$out/meta.txt"
 
 bs() { go tool benchstat "$@" 2>/dev/null; }
 # Keep the time, memory and req/s tables; B/s is sec/op restated.
@@ -42,6 +50,7 @@ bs -col /server -format csv "$out/load.txt" >"$out/load.csv"
 go run ./cmd/chart -token "$out/token.csv" -middleware "$out/middleware.csv" -load "$out/load.csv" \
 	-svg chart.svg -md "$out/ratios.md"
 
+if [ -z "${REPORT_ONLY:-}" ]; then
 # CPU profiles of satchel on the typical payload: the top entries say
 # where the time goes when a target is missed.
 profile() { # name benchmark-regexp
@@ -64,12 +73,11 @@ profile() { # name benchmark-regexp
 	profile loadwrite '^BenchmarkLoad$/^kind=write$/^server=satchel$'; echo '```'
 } >"$out/profiles.md"
 "$out/bench.test" -test.run='^TestSizes$' -test.v | grep 'p=' | sed 's/^ *token_test.go:[0-9]*: //' >"$out/sizes.txt"
+fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 versions=$(go list -m -f '{{.Path}} {{.Version}}' aidanwoods.dev/go-paseto github.com/gorilla/securecookie \
 	github.com/gorilla/sessions github.com/go-jose/go-jose/v4 golang.org/x/crypto golang.org/x/perf)
-satchel_rev=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C .. status --porcelain -- token keyring middleware internal 2>/dev/null | wc -l || true)
 
 {
 	cat <<HEAD
