@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,10 @@ var pasetoKeyA = func() paseto.V4SymmetricKey {
 // pasetoSeal seals claims JSON with go-paseto (which re-encodes it through
 // encoding/json) and the given footer, or returns "" when go-paseto cannot
 // read the claims.
+// rfc3339 is the shape of an RFC 3339 date-time, written from the RFC's
+// grammar independently of token's parser.
+var rfc3339 = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
 func pasetoSeal(claims, footer, implicit []byte) string {
 	t, err := paseto.NewTokenFromClaimsJSON(claims, footer)
 	if err != nil {
@@ -76,6 +81,11 @@ func expectedByRules(tainted string, footer, pt []byte, at time.Time) error {
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
+			return token.ErrInvalid
+		}
+		// RFC 3339's date-time, stricter than time.Parse (which takes a
+		// one-digit hour or an offset of +00:60).
+		if !rfc3339.MatchString(s) {
 			return token.ErrInvalid
 		}
 		t, err := time.Parse(time.RFC3339, s)

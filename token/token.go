@@ -388,8 +388,8 @@ func parseClaims(pt []byte) (*Claims, error) {
 			if err != nil {
 				return err
 			}
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
+			t, ok := parseTime(s)
+			if !ok {
 				return jsonx.ErrSyntax
 			}
 			switch key {
@@ -437,6 +437,58 @@ func parseClaims(pt []byte) (*Claims, error) {
 		c.Data = make(map[string]any)
 	}
 	return c, nil
+}
+
+// parseTime reads an RFC 3339 date-time strictly. Go's time.Parse is more
+// lenient than the RFC (it takes a one-digit hour, or an offset of +00:60),
+// so the exact shape is checked first: YYYY-MM-DDTHH:MM:SS, an optional
+// fraction, then Z or ±HH:MM with an hour up to 23 and minutes up to 59.
+func parseTime(s string) (time.Time, bool) {
+	const base = len("2006-01-02T15:04:05")
+	if len(s) < base+1 {
+		return time.Time{}, false
+	}
+	for i := 0; i < base; i++ {
+		switch i {
+		case 4, 7:
+			if s[i] != '-' {
+				return time.Time{}, false
+			}
+		case 10:
+			if s[i] != 'T' {
+				return time.Time{}, false
+			}
+		case 13, 16:
+			if s[i] != ':' {
+				return time.Time{}, false
+			}
+		default:
+			if s[i] < '0' || s[i] > '9' {
+				return time.Time{}, false
+			}
+		}
+	}
+	rest := s[base:]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return time.Time{}, false
+		}
+		rest = rest[n:]
+	}
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+		'0' <= rest[1] && rest[1] <= '2' && '0' <= rest[2] && rest[2] <= '9' && (rest[1] < '2' || rest[2] <= '3') &&
+		'0' <= rest[4] && rest[4] <= '5' && '0' <= rest[5] && rest[5] <= '9':
+	default:
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t, err == nil
 }
 
 // check enforces exp, nbf and iat at now with leeway.

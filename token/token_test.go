@@ -393,10 +393,18 @@ func TestThreat07_ExpiryEnforced(t *testing.T) {
 	if _, err := token.Open(ring, noExp, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 		t.Fatalf("no exp: %v, want ErrInvalid", err)
 	}
-	for _, exp := range []string{`null`, `1767225600`, `"tomorrow"`, `"2026-11-27 13:00:00Z"`, `""`} {
+	for _, exp := range []string{`null`, `1767225600`, `"tomorrow"`, `"2026-11-27 13:00:00Z"`, `""`,
+		`"2070-01-01T0:00:00Z"`, `"2070-01-01T00:00:00+00:60"`, `"2070-01-01T00:00:00+24:00"`, `"2070-01-01T00:00:00.Z"`,
+		`"2070-01-01T00:00:00z"`, `"2070-01-01t00:00:00Z"`, `"2070-01-01T00:00:00"`, `"2070-01-01T00:00:00+0100"`} {
 		tok := token.SealPayload(k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
 		if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 			t.Errorf("exp %s: %v, want ErrInvalid", exp, err)
+		}
+	}
+	for _, exp := range []string{`"2070-01-01T00:00:00Z"`, `"2070-01-01T00:00:00.123456789Z"`, `"2070-01-01T01:00:00+01:00"`, `"2070-01-01T00:00:00-23:59"`} {
+		tok := token.SealPayload(k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
+		if _, err := token.Open(ring, tok, nil, at(t0)); err != nil {
+			t.Errorf("exp %s: %v, want accepted", exp, err)
 		}
 	}
 	c := validClaims()
