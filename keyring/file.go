@@ -432,15 +432,22 @@ func FormatFile(r *Ring) []byte {
 // file, or the [os.PathError] of a file that cannot be read. Files larger
 // than [MaxFileSize] are refused.
 func LoadFile(path string) (*Ring, error) {
+	r, _, err := loadFile(path)
+	return r, err
+}
+
+// loadFile is LoadFile that also returns the bytes it parsed, which the
+// Watcher compares with later reads.
+func loadFile(path string) (*Ring, []byte, error) {
 	data, err := readFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := ParseFile(data)
 	if err != nil {
-		return nil, withFile(err, path)
+		return nil, nil, withFile(err, path)
 	}
-	return r, nil
+	return r, data, nil
 }
 
 // withFile sets the file name of a *FileError.

@@ -98,13 +98,9 @@ func NewWatcher(path string, opts WatchOptions) (*Watcher, error) {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
-	data, err := readFile(path)
+	r, data, err := loadFile(path)
 	if err != nil {
 		return nil, err
-	}
-	r, err := ParseFile(data)
-	if err != nil {
-		return nil, withFile(err, path)
 	}
 	w.cur.Store(r)
 	w.good = data

@@ -195,14 +195,24 @@ func loggedIn(w http.ResponseWriter, r *http.Request) (*middleware.Session, bool
 	return s, true
 }
 
-func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
+// cartRequest reads a cart change: the logged-in session and the product
+// named by the form's sku. When it returns false it has already answered.
+func cartRequest(w http.ResponseWriter, r *http.Request) (*middleware.Session, product, bool) {
 	s, ok := loggedIn(w, r)
 	if !ok {
-		return
+		return nil, product{}, false
 	}
 	p, ok := productBySKU(r.PostFormValue("sku"))
 	if !ok {
 		http.Error(w, "no such product", http.StatusBadRequest)
+		return nil, product{}, false
+	}
+	return s, p, true
+}
+
+func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
+	s, p, ok := cartRequest(w, r)
+	if !ok {
 		return
 	}
 	cart := cartOf(s)
@@ -217,13 +227,8 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) removeFromCart(w http.ResponseWriter, r *http.Request) {
-	s, ok := loggedIn(w, r)
+	s, p, ok := cartRequest(w, r)
 	if !ok {
-		return
-	}
-	p, ok := productBySKU(r.PostFormValue("sku"))
-	if !ok {
-		http.Error(w, "no such product", http.StatusBadRequest)
 		return
 	}
 	cart := cartOf(s)
