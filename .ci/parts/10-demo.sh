@@ -20,6 +20,10 @@ curl -fsS -o /dev/null -c "$jar" -b "$jar" http://127.0.0.1:8080/
 code=$(curl -sS -o /dev/null -w '%{http_code}' -c "$jar" -b "$jar" -d name=ci-user http://127.0.0.1:8080/login)
 case "$code" in 2*|3*) ;; *) echo "login answered $code"; cat "$log"; exit 1 ;; esac
 grep -q '__Host-session' "$jar" || { echo "no __Host-session cookie after login"; cat "$jar"; cat "$log"; exit 1; }
-curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8080/ | grep -q 'ci-user' || { echo "shop did not greet the logged-in user"; cat "$log"; exit 1; }
+# Read the whole page before searching it: piping curl into `grep -q` lets
+# grep exit at the first match, curl then fails writing the rest (exit 23),
+# and pipefail turns a greeting that was there into a failure.
+page=$(curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8080/)
+grep -q 'ci-user' <<<"$page" || { echo "shop did not greet the logged-in user"; echo "$page"; cat "$log"; exit 1; }
 grep -qi 'development key' "$log" || { echo "shop did not say it generated a development key"; cat "$log"; exit 1; }
 echo "demo: go run ./examples/shop served, logged in and kept the session"
