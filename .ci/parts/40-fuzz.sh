@@ -2,7 +2,7 @@
 # Short, bounded fuzzing of every target in ./fuzz (go test -fuzz takes one
 # target per run). Each target first replays its seeds and the committed
 # corpus in fuzz/testdata/fuzz, then fuzzes for FUZZTIME (default 200000x,
-# a count of inputs: about 5 to 15 s per target here), minimizing new
+# a count of inputs: 5 to 40 s per target here), minimizing new
 # inputs for at most FUZZMINIMIZETIME (default 2s).
 # A failing input is written to fuzz/testdata/fuzz/FuzzX/ and printed here:
 # commit it with the fix so that plain `go test ./fuzz` keeps checking it.
