@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -128,6 +129,31 @@ func TestUsageErrors(t *testing.T) {
 		if r.code != exitUsage || r.stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and a message", args, r.code, r.stderr)
 		}
+	}
+}
+
+// TestMissingFileHints checks that rotate and revoke, with and without
+// -dry-run, say what to do when the keyring file does not exist.
+func TestMissingFileHints(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "keys")
+	id := "k4.lid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"keyring", "rotate", "-file", path}, "create it with satchel keyring init -file " + path},
+		{[]string{"keyring", "rotate", "-file", path, "-dry-run"}, "create it with satchel keyring init -file " + path},
+		{[]string{"keyring", "revoke", "-file", path, "-id", id}, "is -file the keyring the servers load?"},
+		{[]string{"keyring", "revoke", "-file", path, "-id", id, "-dry-run"}, "is -file the keyring the servers load?"},
+	} {
+		r := e.run(tc.args...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, tc.hint) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, exitFailure, tc.hint)
+		}
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed rotate or revoke created %s (stat: %v)", path, err)
 	}
 }
 

@@ -239,7 +239,7 @@ func (c *cli) keyringRotate(args []string) int {
 	if *dry {
 		r, err := keyring.LoadFile(*path)
 		if err != nil {
-			return c.fail("keyring rotate", err)
+			return c.fail("keyring rotate", rotateHint(err, *path))
 		}
 		next, ch, err := p.Next(r, now, keyring.GenerateKey)
 		if err != nil {
@@ -253,13 +253,7 @@ func (c *cli) keyringRotate(args []string) int {
 	defer cancel()
 	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, c.now, c.newKey)
 	if err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			err = fmt.Errorf("%w (another rotator holds the lock)", err)
-		case errors.Is(err, iofs.ErrNotExist):
-			err = fmt.Errorf("%w (create it with satchel keyring init -file %s)", err, *path)
-		}
-		return c.fail("keyring rotate", err)
+		return c.fail("keyring rotate", rotateHint(err, *path))
 	}
 	fmt.Fprintf(c.stdout, "%s: %s\n", *path, ch)
 	fmt.Fprintf(c.stdout, "primary %s; %d key(s); next change at %s\n", r.Primary().ID(), r.Len(), formatTime(p.NextChange(r)))
@@ -386,6 +380,17 @@ func checkID(id string) string {
 		return "want a k4.lid id as satchel keyring show lists it"
 	}
 	return ""
+}
+
+// rotateHint adds what to do next to an error of rotate.
+func rotateHint(err error, path string) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (another rotator holds the lock)", err)
+	case errors.Is(err, iofs.ErrNotExist):
+		return fmt.Errorf("%w (create it with satchel keyring init -file %s)", err, path)
+	}
+	return err
 }
 
 // revokeHint adds what to do next to an error of revoke.
