@@ -66,23 +66,7 @@ func TestRotationThroughMiddleware(t *testing.T) {
 		s.Set("n", n+1)
 		w.Header().Set("X-N", strconv.FormatInt(n+1, 10))
 	}))
-	// visit sends the cookie tok (if any) and returns the cookie set in the
-	// answer and the counter the handler saw.
-	visit := func(tok string) (string, int64) {
-		t.Helper()
-		req := httptest.NewRequest("GET", "http://app.test/", nil)
-		if tok != "" {
-			req.AddCookie(&http.Cookie{Name: middleware.DefaultInsecureName, Value: tok})
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		n, _ := strconv.ParseInt(rec.Header().Get("X-N"), 10, 64)
-		for _, c := range rec.Result().Cookies() {
-			return c.Value, n
-		}
-		t.Fatal("no cookie set")
-		return "", 0
-	}
+	visit := counterVisitor(t, h)
 	run := func(at time.Duration) rotate.Changes {
 		t.Helper()
 		clock.Set(t0.Add(at))
@@ -141,4 +125,25 @@ func mustEntry(t *testing.T, r *keyring.Ring, id string) keyring.Entry {
 		t.Fatalf("no key %s", id)
 	}
 	return e
+}
+
+// counterVisitor returns a function that sends h one request with the
+// session cookie tok (none if empty) and returns the cookie set in the
+// answer and the counter the handler reported in X-N.
+func counterVisitor(t *testing.T, h http.Handler) func(tok string) (string, int64) {
+	return func(tok string) (string, int64) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "http://app.test/", nil)
+		if tok != "" {
+			req.AddCookie(&http.Cookie{Name: middleware.DefaultInsecureName, Value: tok})
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		n, _ := strconv.ParseInt(rec.Header().Get("X-N"), 10, 64)
+		for _, c := range rec.Result().Cookies() {
+			return c.Value, n
+		}
+		t.Fatal("no cookie set")
+		return "", 0
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -171,21 +170,7 @@ func TestRevokeThroughMiddleware(t *testing.T) {
 		s.Set("n", n+1)
 		w.Header().Set("X-N", strconv.FormatInt(n+1, 10))
 	}))
-	visit := func(tok string) (string, int64) {
-		t.Helper()
-		req := httptest.NewRequest("GET", "http://app.test/", nil)
-		if tok != "" {
-			req.AddCookie(&http.Cookie{Name: middleware.DefaultInsecureName, Value: tok})
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		n, _ := strconv.ParseInt(rec.Header().Get("X-N"), 10, 64)
-		for _, c := range rec.Result().Cookies() {
-			return c.Value, n
-		}
-		t.Fatal("no cookie set")
-		return "", 0
-	}
+	visit := counterVisitor(t, h)
 
 	tok, _ := visit("")
 	tok, n := visit(tok)
