@@ -415,37 +415,32 @@ func writeMarkdown(w io.Writer, tok, mw, ld, cpu *table) {
 	}
 	fmt.Fprintln(w)
 	if ld != nil {
-		fmt.Fprintln(w, "### Loopback load (req/s medians; share of the bare server)")
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "| kind | %s |\n", strings.Join(ld.columns, " | "))
-		fmt.Fprintf(w, "|---%s|\n", strings.Repeat("|---", len(ld.columns)))
-		for _, kind := range []string{"read", "write"} {
-			var cells []string
-			bare, _ := ld.get("Load/kind="+kind, "bare")
-			for _, c := range ld.columns {
-				v, _ := ld.get("Load/kind="+kind, c)
-				cells = append(cells, fmt.Sprintf("%.0f (%.0f%%)", v, 100*v/bare))
-			}
-			fmt.Fprintf(w, "| %s | %s |\n", kind, strings.Join(cells, " | "))
-		}
-		fmt.Fprintln(w)
+		writeLoadTable(w, ld, "### Loopback load (req/s medians; share of the bare server)",
+			func(v, bare float64) string { return fmt.Sprintf("%.0f (%.0f%%)", v, 100*v/bare) })
 	}
 	if cpu != nil {
-		fmt.Fprintln(w, "### Loopback load, CPU per request (cpu-us/req medians, client and server together; capacity share = bare / stack)")
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "| kind | %s |\n", strings.Join(cpu.columns, " | "))
-		fmt.Fprintf(w, "|---%s|\n", strings.Repeat("|---", len(cpu.columns)))
-		for _, kind := range []string{"read", "write"} {
-			var cells []string
-			bare, _ := cpu.get("Load/kind="+kind, "bare")
-			for _, c := range cpu.columns {
-				v, _ := cpu.get("Load/kind="+kind, c)
-				cells = append(cells, fmt.Sprintf("%.1f (%.0f%%)", v, 100*bare/v))
-			}
-			fmt.Fprintf(w, "| %s | %s |\n", kind, strings.Join(cells, " | "))
-		}
-		fmt.Fprintln(w)
+		writeLoadTable(w, cpu, "### Loopback load, CPU per request (cpu-us/req medians, client and server together; capacity share = bare / stack)",
+			func(v, bare float64) string { return fmt.Sprintf("%.1f (%.0f%%)", v, 100*bare/v) })
 	}
+}
+
+// writeLoadTable writes one row per load kind of t under heading, each
+// cell formatted by cell from the column's median and bare's.
+func writeLoadTable(w io.Writer, t *table, heading string, cell func(v, bare float64) string) {
+	fmt.Fprintln(w, heading)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "| kind | %s |\n", strings.Join(t.columns, " | "))
+	fmt.Fprintf(w, "|---%s|\n", strings.Repeat("|---", len(t.columns)))
+	for _, kind := range []string{"read", "write"} {
+		var cells []string
+		bare, _ := t.get("Load/kind="+kind, "bare")
+		for _, c := range t.columns {
+			v, _ := t.get("Load/kind="+kind, c)
+			cells = append(cells, cell(v, bare))
+		}
+		fmt.Fprintf(w, "| %s | %s |\n", kind, strings.Join(cells, " | "))
+	}
+	fmt.Fprintln(w)
 }
 
 // ratioTable writes one markdown table per prefix: rows are payloads,
