@@ -125,6 +125,25 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) (rest []string, code int, d
 	}
 }
 
+// parseNoArgs parses a command that takes flags only: it refuses
+// positional arguments and requires each flag named in required to be set
+// to a non-empty value. done and code are as for parse.
+func (c *cli) parseNoArgs(fs *flag.FlagSet, args []string, required ...string) (code int, done bool) {
+	rest, code, done := c.parse(fs, args)
+	if done {
+		return code, true
+	}
+	if len(rest) > 0 {
+		return c.usageErr(fs, "unexpected argument"), true
+	}
+	for _, name := range required {
+		if fs.Lookup(name).Value.String() == "" {
+			return c.usageErr(fs, "-%s is required", name), true
+		}
+	}
+	return 0, false
+}
+
 // usageErr reports a usage problem found after parsing and returns 2.
 func (c *cli) usageErr(fs *flag.FlagSet, format string, a ...any) int {
 	fmt.Fprintf(c.stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, a...))

@@ -12,12 +12,8 @@ repository. With -id, its public k4.lid id follows on a second line.
 func (c *cli) keygen(args []string) int {
 	fs := c.flagSet("keygen", keygenUsage)
 	withID := fs.Bool("id", false, "also print the key's k4.lid id on a second line")
-	rest, code, done := c.parse(fs, args)
-	if done {
+	if code, done := c.parseNoArgs(fs, args); done {
 		return code
-	}
-	if len(rest) > 0 {
-		return c.usageErr(fs, "unexpected argument")
 	}
 	k, err := c.newKey()
 	if err != nil {

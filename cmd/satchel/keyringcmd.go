@@ -78,15 +78,8 @@ func (c *cli) keyringInit(args []string) int {
 	fs := c.flagSet("keyring init", initUsage)
 	path := fs.String("file", "", "the keyring file to create (required)")
 	fromEnv := fs.Bool("from-env", false, "import the keys of $"+keyring.EnvVar)
-	rest, code, done := c.parse(fs, args)
-	if done {
+	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
-	}
-	if len(rest) > 0 {
-		return c.usageErr(fs, "unexpected argument")
-	}
-	if *path == "" {
-		return c.usageErr(fs, "-file is required")
 	}
 	now := c.now().Round(0).UTC()
 	var r *keyring.Ring
@@ -137,12 +130,8 @@ func (c *cli) keyringShow(args []string) int {
 	fs := c.flagSet("keyring show", showUsage)
 	path := fs.String("file", "", "the keyring file (default: $"+keyring.EnvVar+")")
 	p := policyFlags(fs)
-	rest, code, done := c.parse(fs, args)
-	if done {
+	if code, done := c.parseNoArgs(fs, args); done {
 		return code
-	}
-	if len(rest) > 0 {
-		return c.usageErr(fs, "unexpected argument")
 	}
 	withPolicy := false
 	fs.Visit(func(f *flag.Flag) { withPolicy = withPolicy || f.Name != "file" })
@@ -222,15 +211,8 @@ func (c *cli) keyringRotate(args []string) int {
 	p := policyFlags(fs)
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for another rotator's lock")
-	rest, code, done := c.parse(fs, args)
-	if done {
+	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
-	}
-	if len(rest) > 0 {
-		return c.usageErr(fs, "unexpected argument")
-	}
-	if *path == "" {
-		return c.usageErr(fs, "-file is required")
 	}
 	if err := p.Validate(); err != nil {
 		return c.usageErr(fs, "%v", err)
@@ -288,15 +270,8 @@ func (c *cli) keyringRevoke(args []string) int {
 	id := fs.String("id", "", "the k4.lid id of the key to revoke (required)")
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for a rotator's lock")
-	rest, code, done := c.parse(fs, args)
-	if done {
+	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
-	}
-	if len(rest) > 0 {
-		return c.usageErr(fs, "unexpected argument")
-	}
-	if *path == "" {
-		return c.usageErr(fs, "-file is required")
 	}
 	if msg := checkID(*id); msg != "" {
 		return c.usageErr(fs, "-id: %s", msg)
