@@ -2,8 +2,8 @@
 //
 // The reader accepts only RFC 8259 JSON with the I-JSON restrictions that
 // matter for parser differentials: no duplicate member names at any level
-// (compared after unescaping), valid UTF-8, no lone surrogates, and bounded
-// nesting depth and member count. It works on a string and hands back
+// (compared after unescaping), valid UTF-8, no lone surrogates, no number
+// beyond float64's range, and bounded nesting depth and member count. It works on a string and hands back
 // substrings, so reading a claims set costs no allocation per value.
 //
 // The writer encodes the Go values that sessions hold (strings, numbers,
@@ -25,6 +25,7 @@ var (
 	ErrDuplicateKey = errors.New("jsonx: duplicate object member name")
 	ErrTooDeep      = errors.New("jsonx: nesting too deep")
 	ErrTooManyKeys  = errors.New("jsonx: too many object members or array elements")
+	ErrNumberRange  = errors.New("jsonx: number out of float64 range")
 )
 
 // Limits bound the work the reader does on one document.
@@ -384,7 +385,8 @@ func (d *Decoder) number() (string, error) {
 			i++
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+	exponent := i < len(s) && (s[i] == 'e' || s[i] == 'E')
+	if exponent {
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
@@ -396,9 +398,25 @@ func (d *Decoder) number() (string, error) {
 			i++
 		}
 	}
+	text := s[start:i]
+	// A number beyond float64's range (1e400) is valid JSON that no Go
+	// decoder can hold: encoding/json and Value both refuse it. Refusing it
+	// here too keeps validation and decoding in agreement, so a value
+	// that passes Valid always decodes. Only an exponent or a long literal
+	// can reach that range, so common numbers skip the parse.
+	if exponent || len(text) >= longNumber {
+		if _, err := strconv.ParseFloat(text, 64); err != nil {
+			return "", ErrNumberRange
+		}
+	}
 	d.pos = i
-	return s[start:i], nil
+	return text, nil
 }
+
+// longNumber is the length from which a number without an exponent may
+// exceed float64's range: the largest float64 is about 1.8e308, 309 integer
+// digits, so every shorter literal is below 1e308.
+const longNumber = 309
 
 func (d *Decoder) literal(word string) error {
 	if len(d.src)-d.pos < len(word) || d.src[d.pos:d.pos+len(word)] != word {
@@ -487,8 +505,8 @@ func (d *Decoder) Value() (any, error) {
 		}
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
-			// Out of float64 range: valid JSON, but not representable.
-			return nil, ErrSyntax
+			// number has already refused what is out of range.
+			return nil, ErrNumberRange
 		}
 		return f, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,12 @@ func TestValidRefuses(t *testing.T) {
 		"too-many-items":      {"[" + strings.Repeat("1,", 1024) + "1]", jsonx.ErrTooManyKeys},
 		"too-many-members":    {"{" + manyKeys(1025) + "}", jsonx.ErrTooManyKeys},
 		"huge-depth-no-stack": {strings.Repeat("[", 1<<20), jsonx.ErrTooDeep},
+		// Valid JSON that no float64 holds: Decode refuses it, so Valid
+		// must too, or a token could pass Seal and fail in a handler.
+		"number-overflow":     {`1e400`, jsonx.ErrNumberRange},
+		"number-overflow-neg": {`[-1E+309]`, jsonx.ErrNumberRange},
+		"number-long-plain":   {strings.Repeat("9", 309), jsonx.ErrNumberRange},
+		"number-overflow-key": {`{"a":17976931348623159e292}`, jsonx.ErrNumberRange},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -75,6 +82,37 @@ func TestValidRefuses(t *testing.T) {
 	}
 	if err := jsonx.Valid("["+strings.Repeat("1,", 1023)+"1]", jsonx.DefaultLimits); err != nil {
 		t.Errorf("1024 items: %v", err)
+	}
+}
+
+// TestNumberRangeEdges pins where out-of-range starts: the largest float64
+// and numbers that round to it or to zero are fine, one step past is not,
+// and Valid and Decode always give the same answer.
+func TestNumberRangeEdges(t *testing.T) {
+	maxFloat := strconv.FormatFloat(math.MaxFloat64, 'f', -1, 64) // 309 digits
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{`1.7976931348623157e308`, true},
+		{`-1.7976931348623157e308`, true},
+		{maxFloat, true},
+		{`1e-400`, true}, // underflows to 0, as encoding/json reads it
+		{`0e999999`, true},
+		{strings.Repeat("9", 308), true},
+		{`1.8e308`, false},
+		{`1` + strings.Repeat("0", 309), false},
+	} {
+		errValid := jsonx.Valid(c.in, jsonx.DefaultLimits)
+		_, errDecode := jsonx.Decode(c.in, jsonx.DefaultLimits)
+		var v any
+		errStd := json.Unmarshal([]byte(c.in), &v)
+		if (errValid == nil) != c.ok || (errDecode == nil) != c.ok || (errStd == nil) != c.ok {
+			t.Errorf("%.20s…: Valid %v, Decode %v, encoding/json %v; want ok=%v", c.in, errValid, errDecode, errStd, c.ok)
+		}
+	}
+	if _, err := jsonx.AppendValue(nil, json.Number("1e400")); err == nil {
+		t.Error("AppendValue wrote json.Number 1e400")
 	}
 }
 
