@@ -43,9 +43,9 @@ func kidOf(t *testing.T, tok string) string {
 func TestRotationThroughMiddleware(t *testing.T) {
 	clock := newFakeClock(t0)
 	p := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 5 * time.Hour, Leeway: time.Minute}
-	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Options{
-		Policy: p, Create: true, Now: clock.Now, Poll: time.Hour, Logger: quiet,
-	})
+	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Unscheduled(rotate.Options{
+		Policy: p, Create: true, Now: clock.Now, Logger: quiet,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,12 @@ type Options struct {
 
 	// OnError, if set, is called with the error of each failed run.
 	OnError func(error)
+
+	// unscheduled leaves out the background schedule, so that only
+	// NewRotator and RunOnce run the policy. Tests that drive a fake clock
+	// set it (export_test.go): the schedule sleeps in real time, and a run
+	// it started would race the test's own RunOnce for each change.
+	unscheduled bool
 }
 
 // Rotator applies a [Policy] to a [Store] on a schedule and publishes the
@@ -117,7 +123,11 @@ func NewRotator(store *Store, opts Options) (*Rotator, error) {
 		cancel()
 		return nil, err
 	}
-	go rt.loop()
+	if opts.unscheduled {
+		close(rt.done)
+	} else {
+		go rt.loop()
+	}
 	return rt, nil
 }
 

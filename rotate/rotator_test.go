@@ -34,14 +34,14 @@ func TestRotatorFakeClock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	var changes []rotate.Changes
 	var mu sync.Mutex
-	rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{
-		Policy: day, Create: true, Now: clock.Now, Poll: time.Hour, Logger: quiet,
+	rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Unscheduled(rotate.Options{
+		Policy: day, Create: true, Now: clock.Now, Logger: quiet,
 		OnChange: func(r *keyring.Ring, ch rotate.Changes) {
 			mu.Lock()
 			defer mu.Unlock()
 			changes = append(changes, ch)
 		},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
