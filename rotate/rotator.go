@@ -136,7 +136,9 @@ func NewRotator(store *Store, opts Options) (*Rotator, error) {
 func (rt *Rotator) Current() *keyring.Ring { return rt.cur.Load() }
 
 // RunOnce runs the policy now, as the schedule would, and returns what
-// changed. On error the published Ring stays as it was.
+// changed. Runs take turns, so a change the schedule (or another rotator)
+// made a moment earlier is already in the file and is not reported again.
+// On error the published Ring stays as it was.
 func (rt *Rotator) RunOnce(ctx context.Context) (Changes, error) {
 	return rt.run(ctx)
 }
