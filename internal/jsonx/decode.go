@@ -3,8 +3,9 @@
 // The reader accepts only RFC 8259 JSON with the I-JSON restrictions that
 // matter for parser differentials: no duplicate member names at any level
 // (compared after unescaping), valid UTF-8, no lone surrogates, no number
-// beyond float64's range, and bounded nesting depth and member count. It works on a string and hands back
-// substrings, so reading a claims set costs no allocation per value.
+// beyond float64's range, and bounded nesting depth and member count. It
+// works on a string and hands back substrings, so reading a claims set
+// costs no allocation per value.
 //
 // The writer encodes the Go values that sessions hold (strings, numbers,
 // bools, nil, slices and maps of them, json.RawMessage) without reflection
@@ -505,7 +506,8 @@ func (d *Decoder) Value() (any, error) {
 		}
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
-			// number has already refused what is out of range.
+			// Unreachable: number refused what is out of range. Kept so
+			// that a change there cannot turn into a silent +Inf here.
 			return nil, ErrNumberRange
 		}
 		return f, nil
