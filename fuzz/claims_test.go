@@ -173,7 +173,8 @@ func maybeLoneSurrogate(src string) bool {
 //     in float64 range (documents with surrogate escapes excepted);
 //   - a token sealed under keyA whose plaintext is the input opens only if
 //     jsonx accepts the input under token's limits with exp present and
-//     no duplicate names anywhere (THREATS.md 12, 13), and then with the
+//     no duplicate names anywhere (parser differentials; big numbers and
+//     deep nesting stay inside the limits), and then with the
 //     data values byte for byte as encoding/json's RawMessage reads them.
 func FuzzClaims(f *testing.F) {
 	for _, p := range benchfix.Payloads {

@@ -1,14 +1,3 @@
-// Package fuzz holds satchel's native go test -fuzz targets, one per
-// parser that sees untrusted input, each checking a property (canonical
-// round trips, agreement with an independent oracle, fail-closed errors)
-// and not only the absence of panics.
-//
-// Run one target at a time:
-//
-//	go test -run='^$' -fuzz='^FuzzOpen$' -fuzztime=30s ./fuzz
-//
-// Without -fuzz, go test runs every target once on its seeds and on the
-// committed corpus in testdata/fuzz, which is how regressions stay fixed.
 package fuzz
 
 import (

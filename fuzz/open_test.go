@@ -13,7 +13,8 @@ import (
 // openSeeds returns the tokens every token-level target starts from: the
 // official vectors (success and must-fail), tokens Seal produced for the
 // three benchmark payloads under a key in the ring and under one that is
-// not, and the malformed shapes of THREATS.md 3 and 5 built from them.
+// not, and malformed shapes built from them (other versions and purposes,
+// padded or non-canonical base64url, stray newlines).
 func openSeeds(tb testing.TB) []string {
 	var seeds []string
 	for _, v := range v4Vectors(tb) {
@@ -55,7 +56,7 @@ func openSeeds(tb testing.TB) []string {
 //     returning nil claims on every error;
 //   - ErrTooLarge exactly when the input exceeds the size limit;
 //   - an accepted token is canonical: every segment re-encodes to its input
-//     (THREATS.md 5), carries satchel's footer naming keyA, and its
+//     (no base64 malleability), carries satchel's footer naming keyA, and its
 //     claims report keyA;
 //   - an accepted token does not open under any key that did not seal it
 //     (keyB, by the construction itself), nor under another implicit

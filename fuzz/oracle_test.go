@@ -54,7 +54,7 @@ func plaintextOf(key *[32]byte, body string, footer, implicit []byte) []byte {
 }
 
 // expectedByRules is what satchel's documented rules (token.Open's doc
-// comment and DESIGN.md) say Open must return for a token that go-paseto
+// comment) say Open must return for a token that go-paseto
 // authenticated under keyA: nil, or the sentinel it must fail with.
 func expectedByRules(tainted string, footer, pt []byte, at time.Time) error {
 	if len(tainted) > token.DefaultMaxSize {
