@@ -13,9 +13,11 @@
 //   - FuzzClaims: arbitrary plaintexts sealed under a ring key; Open
 //     accepts exactly the strict claims documents, agreeing with
 //     encoding/json on every value.
-//   - FuzzSealOpen: sessions built from the input sealed and opened; Seal
-//     fails exactly when it must, Open returns what was sealed, and any
-//     changed byte or implicit assertion makes Open fail.
+//   - FuzzSealOpen and FuzzSealOpenTyped: sessions built from the input
+//     (generic values; structs, typed slices and maps, pointers, times)
+//     sealed and opened; Seal fails exactly when it must, Open accepts
+//     exactly what Seal produced and every value decodes back equal, and
+//     any changed byte or implicit assertion makes Open fail.
 //   - FuzzOracleToken and FuzzOracleClaims: satchel against go-paseto, the
 //     reference implementation, on the same tokens.
 //   - FuzzParseKey and FuzzParseKeyring: PASERK keys and keyring files.
