@@ -45,11 +45,10 @@ func Encrypt(key, nonce *[32]byte, m, f, i []byte) string {
 	xor(ek, n2, c, m)
 	copy(raw[nonceSize+len(m):], tag(ak, nonce[:], c, f, i))
 
-	tok := Header + b64.EncodeToString(raw)
-	if len(f) > 0 {
-		tok += "." + b64.EncodeToString(f)
+	if len(f) == 0 {
+		return Header + b64.EncodeToString(raw)
 	}
-	return tok
+	return Header + b64.EncodeToString(raw) + "." + b64.EncodeToString(f)
 }
 
 // Decrypt opens a v4.local token under key with implicit assertion i and
@@ -85,9 +84,10 @@ func Decrypt(key *[32]byte, tainted string, i []byte) (m, f []byte, ok bool) {
 
 // OpenRaw authenticates and decrypts raw, the decoded body of a v4.local
 // token (nonce, ciphertext, tag), given its decoded footer f and implicit
-// assertion i. It returns the message, or ok=false when raw is shorter
-// than nonce and tag or the tag does not verify (compared in constant
-// time). raw is not modified.
+// assertion i. It decrypts in place: the message it returns is the
+// ciphertext's range of raw. It returns ok=false, and leaves raw as it
+// was, when raw is shorter than nonce and tag or the tag does not verify
+// (compared in constant time).
 func OpenRaw(key *[32]byte, raw, f, i []byte) (m []byte, ok bool) {
 	if len(raw) < nonceSize+tagSize {
 		return nil, false
@@ -97,43 +97,41 @@ func OpenRaw(key *[32]byte, raw, f, i []byte) (m []byte, ok bool) {
 	if subtle.ConstantTimeCompare(tag(ak, n, c, f, i), t) != 1 {
 		return nil, false
 	}
-	m = make([]byte, len(c))
-	xor(ek, n2, m, c)
-	return m, true
+	xor(ek, n2, c, c)
+	return c, true
 }
 
 // splitKeys derives the encryption key, the XChaCha20 nonce and the
 // authentication key from key and the token nonce n.
 func splitKeys(key *[32]byte, n []byte) (ek, n2, ak []byte) {
-	tmp := keyedHash(56, key[:], []byte("paseto-encryption-key"), n)
-	ak = keyedHash(32, key[:], []byte("paseto-auth-key-for-aead"), n)
-	return tmp[:32], tmp[32:], ak
+	// blake2b.New fails only for a size above 64 or a key longer than 64
+	// bytes, which the constant sizes and 32-byte keys here never are.
+	// (Called directly, not through a helper, so that the compiler can see
+	// the concrete hash and keep the small buffers written to it off the
+	// heap.)
+	h, _ := blake2b.New(56, key[:])
+	h.Write([]byte("paseto-encryption-key"))
+	h.Write(n)
+	tmp := h.Sum(nil)
+	h, _ = blake2b.New(32, key[:])
+	h.Write([]byte("paseto-auth-key-for-aead"))
+	h.Write(n)
+	return tmp[:32], tmp[32:], h.Sum(nil)
 }
 
-// tag is the BLAKE2b-256 MAC under ak of PAE(header, n, c, f, i).
+// tag is the BLAKE2b-256 MAC under ak of PAE(header, n, c, f, i), PASETO's
+// pre-authentication encoding: the number of pieces, then each piece's
+// length and bytes, lengths as 64-bit little-endian integers with the top
+// bit clear (slice lengths always have it clear). The encoding is written
+// straight into the MAC rather than into a buffer first.
 func tag(ak, n, c, f, i []byte) []byte {
-	return keyedHash(tagSize, ak, pae([]byte(Header), n, c, f, i))
-}
-
-// pae is PASETO's pre-authentication encoding: the number of pieces, then
-// each piece's length and bytes, lengths as 64-bit little-endian integers
-// with the top bit clear.
-func pae(pieces ...[]byte) []byte {
-	out := binary.LittleEndian.AppendUint64(nil, uint64(len(pieces)))
-	for _, p := range pieces {
-		out = binary.LittleEndian.AppendUint64(out, uint64(len(p)))
-		out = append(out, p...)
-	}
-	return out
-}
-
-// keyedHash returns the size-byte keyed BLAKE2b of the concatenated parts.
-func keyedHash(size int, key []byte, parts ...[]byte) []byte {
-	h, err := blake2b.New(size, key)
-	if err != nil {
-		panic("v4ref: " + err.Error()) // sizes and key lengths are constants
-	}
-	for _, p := range parts {
+	h, _ := blake2b.New(tagSize, ak)
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], 5)
+	h.Write(le[:])
+	for _, p := range [][]byte{[]byte(Header), n, c, f, i} {
+		binary.LittleEndian.PutUint64(le[:], uint64(len(p)))
+		h.Write(le[:])
 		h.Write(p)
 	}
 	return h.Sum(nil)
@@ -141,9 +139,8 @@ func keyedHash(size int, key []byte, parts ...[]byte) []byte {
 
 // xor writes src XORed with the XChaCha20 key stream of (ek, n2) to dst.
 func xor(ek, n2, dst, src []byte) {
-	s, err := chacha20.NewUnauthenticatedCipher(ek, n2)
-	if err != nil {
-		panic("v4ref: " + err.Error()) // lengths are constants
-	}
+	// It fails only for a key or nonce of the wrong length: ek and n2 are
+	// always 32 and 24 bytes.
+	s, _ := chacha20.NewUnauthenticatedCipher(ek, n2)
 	s.XORKeyStream(dst, src)
 }

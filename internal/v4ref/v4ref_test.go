@@ -112,8 +112,12 @@ func TestDecryptRefuses(t *testing.T) {
 	for bit := range len(raw) * 8 {
 		flipped := append([]byte(nil), raw...)
 		flipped[bit/8] ^= 1 << (bit % 8)
+		before := string(flipped)
 		if _, ok := v4ref.OpenRaw(key, flipped, f, i); ok {
 			t.Fatalf("OpenRaw accepted the body with bit %d flipped", bit)
+		}
+		if string(flipped) != before {
+			t.Fatal("OpenRaw changed raw although it refused it")
 		}
 	}
 	if _, ok := v4ref.OpenRaw(key, raw[:63], f, i); ok {
