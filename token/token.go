@@ -40,11 +40,11 @@ type Claims struct {
 	ID        string    // "jti": optional token or session identifier
 	Subject   string    // "sub": optional; the user the session belongs to
 
-	// Data maps session keys to values. Seal encodes each value as JSON:
-	// json.RawMessage values are checked and written as they are, common
-	// types (string, bool, integers, floats, []any, []string,
-	// map[string]any, map[string]string) are encoded directly, and any
-	// other type goes through encoding/json. Open fills Data with
+	// Data maps session keys to values. Seal encodes each value as
+	// encoding/json would (structs with their json tags, typed slices and
+	// maps, time.Time, pointers, json.Marshaler), but refuses what the
+	// strict reader would refuse, such as NaN; json.RawMessage values are
+	// checked and written as they are. Open fills Data with
 	// json.RawMessage values, untouched and ready to be re-sealed.
 	Data map[string]any
 
@@ -371,19 +371,19 @@ func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
 		dst = append(dst, `,"sub":`...)
 		dst = jsonx.AppendString(dst, c.Subject)
 	}
-	var check jsonx.Decoder
-	check.Reset("", claimLimits)
-	if err := check.AddItems(top + len(c.Extra)); err != nil {
+	var w jsonx.Writer
+	w.Reset(claimLimits)
+	if err := w.AddItems(top + len(c.Extra)); err != nil {
 		return nil, fmt.Errorf("token: claims break the limits: %w", err)
 	}
 	if len(c.Extra) > 0 {
 		var err error
-		if dst, err = appendExtra(dst, c.Extra, &check); err != nil {
+		if dst, err = appendExtra(dst, c.Extra, &w); err != nil {
 			return nil, err
 		}
 	}
 	dst = append(dst, `,"data":`...)
-	dst, err := appendData(dst, c.Data, &check)
+	dst, err := appendData(dst, c.Data, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +392,7 @@ func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
 
 // appendExtra writes the extra claims, each preceded by a comma, in sorted
 // name order, and checks each value at depth 1 (inside the top object).
-func appendExtra(dst []byte, extra map[string]json.RawMessage, check *jsonx.Decoder) ([]byte, error) {
+func appendExtra(dst []byte, extra map[string]json.RawMessage, w *jsonx.Writer) ([]byte, error) {
 	var inline [16]string
 	names := inline[:0]
 	for k := range extra {
@@ -409,27 +409,28 @@ func appendExtra(dst []byte, extra map[string]json.RawMessage, check *jsonx.Deco
 		dst = append(dst, ',')
 		dst = jsonx.AppendString(dst, k)
 		dst = append(dst, ':')
-		v := extra[k]
-		if err := check.CheckValue(string(v), 1); err != nil {
+		var err error
+		if dst, err = w.AppendRaw(dst, extra[k], 1); err != nil {
 			return nil, fmt.Errorf("token: extra claim %q breaks the strict JSON rules: %w", k, err)
 		}
-		dst = append(dst, v...)
 	}
 	return dst, nil
 }
 
 // appendData writes the session values as a JSON object in sorted key
-// order and checks each value strictly, sharing one budget of depth and
-// items with the claims around it (counted in check). An error names the
-// key and the value's type, never the value: session values may be secrets.
-func appendData(dst []byte, data map[string]any, check *jsonx.Decoder) ([]byte, error) {
+// order. The writer checks each value once, as it writes it, sharing one
+// budget of depth and items with the claims around it: a Go value is
+// written within the limits by construction, a json.RawMessage (or
+// MarshalJSON output) is validated once. An error names the key and the
+// value's type, never the value: session values may be secrets.
+func appendData(dst []byte, data map[string]any, w *jsonx.Writer) ([]byte, error) {
 	var inline [32]string
 	keys := inline[:0]
 	for k := range data {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if err := check.AddItems(len(keys)); err != nil {
+	if err := w.AddItems(len(keys)); err != nil {
 		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
 	}
 	dst = append(dst, '{')
@@ -443,21 +444,10 @@ func appendData(dst []byte, data map[string]any, check *jsonx.Decoder) ([]byte, 
 		}
 		dst = jsonx.AppendString(dst, k)
 		dst = append(dst, ':')
-		start := len(dst)
-		switch v := data[k].(type) {
-		case json.RawMessage:
-			// Checked below with everything else, not twice.
-			dst = append(dst, v...)
-		default:
-			var err error
-			if dst, err = jsonx.AppendValue(dst, v); err != nil {
-				return nil, fmt.Errorf("token: session value %q (%T) cannot be encoded as strict JSON", k, v)
-			}
-		}
 		// The top object and data are two levels; the value nests below.
-		value := dst[start:]
-		if err := check.CheckValue(unsafe.String(unsafe.SliceData(value), len(value)), 2); err != nil {
-			return nil, fmt.Errorf("token: session value %q (%T) breaks the strict JSON rules: %w", k, data[k], err)
+		var err error
+		if dst, err = w.Append(dst, data[k], 2); err != nil {
+			return nil, fmt.Errorf("token: session value %q (%T) cannot be written as strict JSON: %w", k, data[k], err)
 		}
 	}
 	return append(dst, '}'), nil
