@@ -323,14 +323,14 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
-// TestThreat03_NoVerbPrintsTheSecret formats a key with every fmt verb and
+// TestThreat14_NoVerbPrintsTheSecret formats a key with every fmt verb and
 // flag, reached every way fmt can reach it: directly, through pointers,
 // interfaces, slices, arrays and maps, and as an exported or unexported
 // struct field, where fmt cannot call the key's Format method and walks
 // its fields by reflection instead (a verb that does not fit a pointer,
 // such as %s, makes fmt print the pointer's target). None may print the
 // secret in any form; slog's handlers and encoding/json neither.
-func TestThreat03_NoVerbPrintsTheSecret(t *testing.T) {
+func TestThreat14_NoVerbPrintsTheSecret(t *testing.T) {
 	t.Parallel()
 	k, err := keyring.GenerateKey()
 	if err != nil {
