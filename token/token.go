@@ -57,7 +57,6 @@ type Claims struct {
 	// reserved, each value aliasing the decrypted buffer as Data's do, and
 	// leaves it nil when there are none.
 	Extra map[string]json.RawMessage
-
 }
 
 // DefaultLeeway is the clock-skew tolerance used when Options.Leeway is
