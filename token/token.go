@@ -201,7 +201,9 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	return s.encode(&secret, &nonce, pt, footer, implicit, total), nil
 }
 
-// encode seals pt and writes the token text, which is the one allocation.
+// encode seals pt and writes the token text, which is the one allocation:
+// the base64 text goes through a small stack buffer into a strings.Builder
+// sized for the whole token.
 func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
 	n := nonceSize + len(pt) + tagSize
 	if cap(s.raw) < n {
@@ -209,16 +211,28 @@ func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, i
 	}
 	raw := s.raw[:n]
 	s.sealRaw(raw, secret, nonce, pt, footer, implicit)
-	out := make([]byte, 0, total)
-	out = append(out, header...)
-	out = b64.AppendEncode(out, raw)
+	var out strings.Builder
+	out.Grow(total)
+	out.WriteString(header)
+	appendB64(&out, raw)
 	if len(footer) > 0 {
-		out = append(out, '.')
-		out = b64.AppendEncode(out, footer)
+		out.WriteByte('.')
+		appendB64(&out, footer)
 	}
-	// out is never written again, so it can back the string directly, as
-	// strings.Builder does.
-	return unsafe.String(unsafe.SliceData(out), len(out))
+	return out.String()
+}
+
+// appendB64 writes the unpadded base64url encoding of src to out.
+func appendB64(out *strings.Builder, src []byte) {
+	var buf [512]byte // 384 input bytes per chunk: a multiple of 3, so no padding between chunks
+	const chunk = len(buf) / 4 * 3
+	for len(src) > 0 {
+		m := min(chunk, len(src))
+		n := b64.EncodedLen(m)
+		b64.Encode(buf[:n], src[:m])
+		out.Write(buf[:n])
+		src = src[m:]
+	}
 }
 
 // Opened is a token that [Open] accepted: its claims and the id of the key
@@ -261,8 +275,7 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 	if !ok {
 		return nil, ErrInvalid
 	}
-	// The lookup only reads kid, which nothing else holds: no copy needed.
-	key, ok := ring.Lookup(unsafe.String(unsafe.SliceData(kid), len(kid)))
+	key, ok := ring.Lookup(string(kid))
 	if !ok {
 		return nil, ErrUnknownKey
 	}
@@ -314,7 +327,7 @@ func decodeSegment(s string) ([]byte, bool) {
 		return nil, false
 	}
 	buf := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
+	n, err := b64.Decode(buf, []byte(s))
 	if err != nil {
 		return nil, false
 	}
@@ -330,7 +343,7 @@ func parseFooter(buf *[footerLen + 2]byte, seg string) (kid []byte, footer []byt
 		return nil, nil, false
 	}
 	f := buf[:]
-	n, err := b64.Decode(f, unsafe.Slice(unsafe.StringData(seg), len(seg)))
+	n, err := b64.Decode(f, []byte(seg))
 	if err != nil || n != footerLen {
 		return nil, nil, false
 	}
@@ -509,10 +522,15 @@ func appendData(dst []byte, data map[string]any, w *jsonx.Writer) ([]byte, error
 // and Extra alias pt.
 func parseClaims(pt []byte, c *Claims) error {
 	// The claims are read as a string over pt itself, without a copy. The
-	// strings this yields (keys, jti) alias byte ranges of pt that nothing
-	// else refers to: Data's values alias other, disjoint ranges, and each
-	// is sliced with its capacity equal to its length, so a caller that
-	// writes into or appends to a value can never reach a key's bytes.
+	// strings this yields (keys, jti, sub) alias byte ranges of pt that
+	// nothing else refers to: the values in Data and Extra alias other,
+	// disjoint ranges, and each is sliced with its capacity equal to its
+	// length, so a caller that writes into or appends to a value can never
+	// reach a key's bytes. Copying pt instead (string(pt)) costs one more
+	// allocation per Open and 26% more bytes at typical, 45% at large
+	// (BenchmarkOpen, Go 1.26: typical 1072 -> 1456 B/op, 10 -> 11
+	// allocs; large 3720 -> 6792 B/op); the time difference was within
+	// the noise (geomean -8.7% with unsafe, p=0.08..0.33, n=8).
 	src := unsafe.String(unsafe.SliceData(pt), len(pt))
 	var d jsonx.Decoder
 	d.Reset(src, claimLimits)
