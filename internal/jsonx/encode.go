@@ -262,6 +262,15 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	t := v.Type()
+	if k := t.Kind(); (reflect.Bool <= k && k <= reflect.Float64 || k == reflect.String) && t.PkgPath() == "" {
+		// A predeclared type (int, string...): no methods to honour.
+		return appendBasic(dst, v)
+	}
+	if t.Kind() == reflect.Struct {
+		if fl := structFields(t); !fl.methods && fl.list != nil {
+			return w.appendStruct(dst, v, fl.list, depth)
+		}
+	}
 	switch t {
 	case timeType:
 		return appendTime(dst, v.Interface().(time.Time))
@@ -308,18 +317,10 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 	}
 
 	switch t.Kind() {
-	case reflect.Bool:
-		return strconv.AppendBool(dst, v.Bool()), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(dst, v.Int(), 10), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return strconv.AppendUint(dst, v.Uint(), 10), nil
-	case reflect.Float32:
-		return appendFloat(dst, v.Float(), 32)
-	case reflect.Float64:
-		return appendFloat(dst, v.Float(), 64)
-	case reflect.String:
-		return AppendString(dst, v.String()), nil
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return appendBasic(dst, v)
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return append(dst, "null"...), nil
@@ -359,13 +360,30 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return w.appendMap(dst, v, depth)
 	case reflect.Struct:
 		fields := structFields(t)
-		if fields == nil {
+		if fields.list == nil {
 			return w.appendFallback(dst, v, depth)
 		}
 		return w.appendStruct(dst, v, fields.list, depth)
 	}
 	// Channels, functions, complex numbers, unsafe pointers.
 	return dst, ErrUnsupported
+}
+
+// appendBasic writes a boolean, number or string held in v.
+func appendBasic(dst []byte, v reflect.Value) ([]byte, error) {
+	switch v.Kind() {
+	case reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(dst, v.Uint(), 10), nil
+	case reflect.Float32:
+		return appendFloat(dst, v.Float(), 32)
+	case reflect.Float64:
+		return appendFloat(dst, v.Float(), 64)
+	}
+	return AppendString(dst, v.String()), nil
 }
 
 func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {
@@ -471,7 +489,12 @@ func (w *Writer) appendStruct(dst []byte, v reflect.Value, fields []field, depth
 		n++
 		dst = append(dst, f.key...)
 		var err error
-		if dst, err = w.appendReflect(dst, fv, depth+1); err != nil {
+		if f.basic {
+			dst, err = appendBasic(dst, fv)
+		} else {
+			dst, err = w.appendReflect(dst, fv, depth+1)
+		}
+		if err != nil {
 			return dst, err
 		}
 	}
