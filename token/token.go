@@ -314,16 +314,14 @@ func split(tainted string) (body, footer string, ok bool) {
 	return body, footer, true
 }
 
-// hasNewline reports whether s holds CR or LF, the two characters the
-// base64 decoder skips instead of refusing. Everything else outside the
-// base64url alphabet (padding included) makes the strict decoder fail.
-func hasNewline(s string) bool {
-	return strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0
-}
+// newlines are the two characters the base64 decoder skips instead of
+// refusing. Everything else outside the base64url alphabet (padding
+// included) makes the strict decoder fail.
+const newlines = "\r\n"
 
 // decodeSegment decodes canonical unpadded base64url.
 func decodeSegment(s string) ([]byte, bool) {
-	if hasNewline(s) {
+	if strings.ContainsAny(s, newlines) {
 		return nil, false
 	}
 	buf := make([]byte, b64.DecodedLen(len(s)))
@@ -339,7 +337,7 @@ func decodeSegment(s string) ([]byte, bool) {
 // segment length was checked by split, so this runs in constant time and
 // never reads more than footerEncodedLen bytes of attacker input.
 func parseFooter(buf *[footerLen + 2]byte, seg string) (kid []byte, footer []byte, ok bool) {
-	if hasNewline(seg) {
+	if strings.ContainsAny(seg, newlines) {
 		return nil, nil, false
 	}
 	f := buf[:]
