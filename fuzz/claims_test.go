@@ -247,7 +247,7 @@ func FuzzClaims(f *testing.F) {
 
 		// The claims path: seal the input as a token's plaintext.
 		tok := v4ref.Encrypt(secret(keyA), nonceFrom([]byte(src)), []byte(src), footerFor(keyA), nil)
-		c, err := token.Open(ringA, tok, nil, &token.Options{MaxSize: 1 << 20, Now: openOpts.Now})
+		c, err := token.Open(ringA, tok, nil, withMaxSize(1<<20))
 		if err != nil {
 			if !isSentinel(err) {
 				t.Fatalf("Open: undocumented error %v", err)
