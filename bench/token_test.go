@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"satchel.dev/internal/benchfix"
+	"satchel.dev/internal/v4ref"
 
 	"satchel.dev/token"
 )
@@ -114,6 +115,22 @@ func TestFloorIsV4Local(t *testing.T) {
 		}
 		if got := f.Open(); !bytes.Equal(got, f.Plaintext) {
 			t.Fatalf("%s: FloorOpen = %q", p.Name, got)
+		}
+		// The floor encrypts the plaintext satchel's Seal writes: the
+		// same bytes but for the expiry instant.
+		tok, err := Codecs(k)[0].Seal(p.Values())
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := k.Satchel.ExportSecret()
+		pt, _, ok := v4ref.Decrypt(&secret, tok, Implicit)
+		if !ok {
+			t.Fatalf("%s: the reference cannot open satchel's token", p.Name)
+		}
+		_, ours, _ := bytes.Cut(pt, []byte(`","data":`))
+		_, floors, _ := bytes.Cut(f.Plaintext, []byte(`","data":`))
+		if len(pt) != len(f.Plaintext) || !bytes.Equal(ours, floors) {
+			t.Fatalf("%s: floor plaintext differs from Seal's:\n%s\n%s", p.Name, f.Plaintext, pt)
 		}
 	}
 }
