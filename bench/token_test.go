@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"satchel.dev/internal/benchfix"
 	"satchel.dev/internal/v4ref"
-
 	"satchel.dev/token"
 )
 
@@ -80,7 +80,7 @@ func TestCodecsRoundTrip(t *testing.T) {
 // opens to the same values as the typed values' token.
 func TestSealRaw(t *testing.T) {
 	k := mustKeys(t)
-	c := Codecs(k)[1] // satchel+decode
+	c := mustCodec(k, "satchel+decode")
 	for _, p := range Payloads {
 		s, err := c.Seal(p.Raw())
 		if err != nil {
@@ -118,7 +118,7 @@ func TestFloorIsV4Local(t *testing.T) {
 		}
 		// The floor encrypts the plaintext satchel's Seal writes: the
 		// same bytes but for the expiry instant.
-		tok, err := Codecs(k)[0].Seal(p.Values())
+		tok, err := mustCodec(k, "satchel").Seal(p.Values())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func BenchmarkSeal(b *testing.B) {
 				})
 			}
 			b.Run("lib=satchel-raw", func(b *testing.B) {
-				seal := Codecs(k)[0].Seal
+				seal := mustCodec(k, "satchel").Seal
 				v := p.Raw()
 				b.SetBytes(int64(len(p.JSON())))
 				b.ReportAllocs()
@@ -240,10 +240,19 @@ func BenchmarkOpen(b *testing.B) {
 
 // mustPayload returns the fixture named name.
 func mustPayload(name string) benchfix.Payload {
-	for _, p := range Payloads {
-		if p.Name == name {
-			return p
-		}
+	i := slices.IndexFunc(Payloads, func(p benchfix.Payload) bool { return p.Name == name })
+	if i < 0 {
+		panic("bench: no payload " + name)
 	}
-	panic("bench: no payload " + name)
+	return Payloads[i]
+}
+
+// mustCodec returns the codec named name.
+func mustCodec(k *Keys, name string) Codec {
+	cs := Codecs(k)
+	i := slices.IndexFunc(cs, func(c Codec) bool { return c.Name == name })
+	if i < 0 {
+		panic("bench: no codec " + name)
+	}
+	return cs[i]
 }
