@@ -81,7 +81,7 @@ fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 versions=$(go list -m -f '{{.Path}} {{.Version}}' aidanwoods.dev/go-paseto github.com/gorilla/securecookie \
-	github.com/gorilla/sessions github.com/go-jose/go-jose/v4 golang.org/x/crypto golang.org/x/perf)
+	github.com/gorilla/sessions github.com/go-jose/go-jose/v4 golang.org/x/crypto github.com/go-json-experiment/json golang.org/x/perf)
 
 {
 	cat <<HEAD
