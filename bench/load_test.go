@@ -5,9 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
+
+	"satchel.dev/internal/benchfix"
 )
 
 // loopbackServer starts h on 127.0.0.1 (httptest binds loopback only) and
@@ -25,15 +26,6 @@ func loopbackServer(tb testing.TB, h http.Handler) (string, *http.Client) {
 	tr := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return srv.URL, &http.Client{Transport: tr, Timeout: 10 * time.Second}
-}
-
-// cpuTime returns the user plus system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // get sends one GET with the cookie and drains the response.
@@ -122,7 +114,7 @@ func BenchmarkLoad(b *testing.B) {
 					// without queueing far beyond the two cores.
 					b.SetParallelism(4)
 					b.ReportAllocs()
-					cpu0 := cpuTime()
+					cpu0 := benchfix.ProcessCPU()
 					b.ResetTimer()
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
@@ -134,7 +126,7 @@ func BenchmarkLoad(b *testing.B) {
 					})
 					b.StopTimer()
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
-					b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/req")
+					b.ReportMetric(float64(benchfix.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/req")
 				})
 			}
 		})

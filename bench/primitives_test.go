@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20"
+
+	"satchel.dev/internal/benchfix"
 )
 
 // BenchmarkPrimitives measures the primitives under each codec on
@@ -31,29 +33,35 @@ func BenchmarkPrimitives(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
 				var sum []byte
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					h, _ := blake2b.New256(key)
 					h.Write(msg)
 					sum = h.Sum(sum[:0])
 				}
+				report()
 			})
 			b.Run("alg=hmac-sha256", func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
 				var sum []byte
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					h := hmac.New(sha256.New, key)
 					h.Write(msg)
 					sum = h.Sum(sum[:0])
 				}
+				report()
 			})
 			b.Run("alg=xchacha20", func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					s, _ := chacha20.NewUnauthenticatedCipher(key, nonce)
 					s.XORKeyStream(out, msg)
 				}
+				report()
 			})
 			b.Run("alg=aes256-ctr", func(b *testing.B) {
 				// securecookie expands the AES key once, in New, and
@@ -64,9 +72,11 @@ func BenchmarkPrimitives(b *testing.B) {
 				}
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					cipher.NewCTR(block, nonce[:16]).XORKeyStream(out, msg)
 				}
+				report()
 			})
 		})
 	}
