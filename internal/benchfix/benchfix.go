@@ -12,6 +12,14 @@
 // it has no typed variants. [Payload.Raw] gives any of them with every
 // value already encoded as json.RawMessage, the form an unchanged session
 // value has after Open. Sub-benchmarks are named "p=" + Name.
+//
+// # Measuring
+//
+// [FloorSeal] and [FloorOpen] are the floor, measured beside satchel in the
+// same run. [MeasureCPU] adds the benchmark thread's own CPU time
+// (cpu-ns/op) to a benchmark, a figure that other processes on a shared
+// machine disturb far less than ns/op; [ProcessCPU] is the whole process's,
+// for benchmarks that run many goroutines.
 package benchfix
 
 import (
