@@ -25,59 +25,47 @@ import (
 // it. Names: BenchmarkPrimitives/n=<bytes>/alg=<primitive>.
 func BenchmarkPrimitives(b *testing.B) {
 	key, nonce := make([]byte, 32), make([]byte, 24)
+	// securecookie expands the AES key once, in New, and makes a CTR
+	// stream per value.
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{64, 256, 1024} {
-		msg := make([]byte, n)
-		out := make([]byte, n)
+		msg, out := make([]byte, n), make([]byte, n)
+		var sum []byte
+		algs := []struct {
+			name string
+			once func()
+		}{
+			{"blake2b-keyed", func() {
+				h, _ := blake2b.New256(key)
+				h.Write(msg)
+				sum = h.Sum(sum[:0])
+			}},
+			{"hmac-sha256", func() {
+				h := hmac.New(sha256.New, key)
+				h.Write(msg)
+				sum = h.Sum(sum[:0])
+			}},
+			{"xchacha20", func() {
+				s, _ := chacha20.NewUnauthenticatedCipher(key, nonce)
+				s.XORKeyStream(out, msg)
+			}},
+			{"aes256-ctr", func() { cipher.NewCTR(block, nonce[:16]).XORKeyStream(out, msg) }},
+		}
 		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
-			b.Run("alg=blake2b-keyed", func(b *testing.B) {
-				b.SetBytes(int64(n))
-				b.ReportAllocs()
-				var sum []byte
-				report := benchfix.MeasureCPU(b)
-				for b.Loop() {
-					h, _ := blake2b.New256(key)
-					h.Write(msg)
-					sum = h.Sum(sum[:0])
-				}
-				report()
-			})
-			b.Run("alg=hmac-sha256", func(b *testing.B) {
-				b.SetBytes(int64(n))
-				b.ReportAllocs()
-				var sum []byte
-				report := benchfix.MeasureCPU(b)
-				for b.Loop() {
-					h := hmac.New(sha256.New, key)
-					h.Write(msg)
-					sum = h.Sum(sum[:0])
-				}
-				report()
-			})
-			b.Run("alg=xchacha20", func(b *testing.B) {
-				b.SetBytes(int64(n))
-				b.ReportAllocs()
-				report := benchfix.MeasureCPU(b)
-				for b.Loop() {
-					s, _ := chacha20.NewUnauthenticatedCipher(key, nonce)
-					s.XORKeyStream(out, msg)
-				}
-				report()
-			})
-			b.Run("alg=aes256-ctr", func(b *testing.B) {
-				// securecookie expands the AES key once, in New, and
-				// makes a CTR stream per value.
-				block, err := aes.NewCipher(key)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.SetBytes(int64(n))
-				b.ReportAllocs()
-				report := benchfix.MeasureCPU(b)
-				for b.Loop() {
-					cipher.NewCTR(block, nonce[:16]).XORKeyStream(out, msg)
-				}
-				report()
-			})
+			for _, a := range algs {
+				b.Run("alg="+a.name, func(b *testing.B) {
+					b.SetBytes(int64(n))
+					b.ReportAllocs()
+					report := benchfix.MeasureCPU(b)
+					for b.Loop() {
+						a.once()
+					}
+					report()
+				})
+			}
 		})
 	}
 }
