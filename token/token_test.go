@@ -1,13 +1,14 @@
 package token_test
 
 import (
-	"crypto/rand"
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -919,5 +920,108 @@ func TestSubjectAndExtra(t *testing.T) {
 	tok = sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00Z","sub":1}`), nil)
 	if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 		t.Errorf("numeric sub: %v, want ErrInvalid", err)
+	}
+}
+
+type address struct {
+	Street string   `json:"street"`
+	Zip    *string  `json:"zip,omitempty"`
+	Tags   []string `json:"tags"`
+}
+
+type account struct {
+	ID       int64              `json:"id"`
+	Role     string             // matched as "Role", case included
+	Created  time.Time          `json:"created"`
+	Limits   map[string]float64 `json:"limits"`
+	Home     *address           `json:"home"`
+	Previous []address          `json:"previous,omitempty"`
+	Note     string             `json:"note"`
+}
+
+// TestSealTypedValues: application types (structs with tags, typed maps
+// and slices, pointers, time.Time) seal into tokens that open and decode
+// back into the same values with jsonx.Unmarshal; what has no strict JSON
+// form (NaN, ±Inf, nesting past the limit, a value containing itself) is
+// refused by Seal with an error that holds no value, never a token Open
+// would refuse.
+func TestSealTypedValues(t *testing.T) {
+	t.Parallel()
+	k, ring := newRing(t)
+	zip := "75001"
+	in := account{
+		ID: 9007199254740993, Role: "user", Created: time.Date(2026, 11, 27, 12, 0, 0, 123456789, time.UTC),
+		Limits: map[string]float64{"daily": 1.5, "monthly": 1e21}, Home: &address{"1 Rue \"X\"", &zip, []string{"a"}},
+		Previous: []address{{Street: "old"}}, Note: "bad \xff byte, \u2028 line",
+	}
+	c := validClaims()
+	c.Data = map[string]any{"acct": in, "ptr": &in, "byID": map[string]account{"x": in}, "times": []time.Time{in.Created}}
+	got, err := token.Open(ring, mustSeal(t, k, c, ""), nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.Note = "bad \ufffd byte, \u2028 line" // repaired as encoding/json does
+	var acct, ptr account
+	var byID map[string]account
+	var times []time.Time
+	for key, dst := range map[string]any{"acct": &acct, "ptr": &ptr, "byID": &byID, "times": &times} {
+		if err := jsonx.Unmarshal(got.Data[key].(json.RawMessage), dst); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+	}
+	eq := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+	for _, a := range []account{acct, ptr, byID["x"]} {
+		if diff := cmp.Diff(want, a, eq); diff != "" {
+			t.Errorf("decoded (-want +got):\n%s", diff)
+		}
+	}
+	if len(times) != 1 || !times[0].Equal(in.Created) {
+		t.Errorf("times = %v", times)
+	}
+
+	type node struct{ Next *node }
+	deep := &node{}
+	for range 40 {
+		deep = &node{Next: deep}
+	}
+	loop := &node{}
+	loop.Next = loop
+	for name, v := range map[string]any{
+		"nan": account{Limits: map[string]float64{"x": math.NaN()}}, "inf": []float64{math.Inf(1)},
+		"f32-inf": map[string]float32{"x": float32(math.Inf(-1))}, "deep": deep, "loop": loop,
+	} {
+		c := validClaims()
+		c.Data = map[string]any{"secret-key": v}
+		tok, err := token.Seal(k, c, nil, nil)
+		if err == nil {
+			_, openErr := token.Open(ring, tok, nil, at(t0))
+			t.Errorf("%s: Seal gave a token (Open: %v)", name, openErr)
+			continue
+		}
+		if !strings.Contains(err.Error(), "secret-key") || strings.Contains(err.Error(), "NaN") || strings.Contains(err.Error(), "Inf") {
+			t.Errorf("%s: error %q should name the key, not the value", name, err)
+		}
+	}
+}
+
+// TestThreat10_CaseVariantMembers: a session value holding both "Role"
+// and "role" decodes (through jsonx.Unmarshal, which Decode[T] uses) with
+// the exactly named member only, whatever the order: the lower-case twin
+// an attacker might smuggle in cannot override the field.
+func TestThreat10_CaseVariantMembers(t *testing.T) {
+	t.Parallel()
+	k, ring := newRing(t)
+	for _, v := range []string{`{"Role":"user","role":"admin"}`, `{"role":"admin","Role":"user"}`} {
+		c := validClaims()
+		c.Data = map[string]any{"acct": json.RawMessage(v)}
+		got, err := token.Open(ring, mustSeal(t, k, c, ""), nil, at(t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a account
+		if err := jsonx.Unmarshal(got.Data["acct"].(json.RawMessage), &a); err != nil || a.Role != "user" {
+			t.Errorf("%s decoded Role %q (%v), want user", v, a.Role, err)
+		}
 	}
 }
