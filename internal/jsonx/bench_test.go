@@ -36,6 +36,7 @@ func BenchmarkMarshalStruct(b *testing.B) {
 			b.ReportAllocs()
 			var w jsonx.Writer
 			var buf []byte
+			report := measureCPU(b)
 			for b.Loop() {
 				w.Reset(jsonx.DefaultLimits)
 				var err error
@@ -43,24 +44,29 @@ func BenchmarkMarshalStruct(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
 			b.ReportAllocs()
+			report := measureCPU(b)
 			for b.Loop() {
 				out, err := json.Marshal(cart)
 				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
 			b.ReportAllocs()
+			report := measureCPU(b)
 			for b.Loop() {
 				out, err := jsonv2.Marshal(cart)
 				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 	}
 }
@@ -77,30 +83,36 @@ func BenchmarkUnmarshalStruct(b *testing.B) {
 		}
 		b.Run("p="+name+"/impl=jsonx", func(b *testing.B) {
 			b.ReportAllocs()
+			report := measureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := jsonx.Unmarshal(data, &out); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
 			b.ReportAllocs()
+			report := measureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := json.Unmarshal(data, &out); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
 			b.ReportAllocs()
+			report := measureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := jsonv2.Unmarshal(data, &out); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 		})
 	}
 }
