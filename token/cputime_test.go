@@ -1,4 +1,4 @@
-package token_test
+package token
 
 import (
 	"runtime"
@@ -28,9 +28,9 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// measureCPU pins the benchmark to its thread and returns the function to
+// MeasureCPU pins the benchmark to its thread and returns the function to
 // call after the loop, which reports cpu-ns/op.
-func measureCPU(b *testing.B) (report func()) {
+func MeasureCPU(b *testing.B) (report func()) {
 	runtime.LockOSThread()
 	start := threadCPU()
 	return func() {
