@@ -197,20 +197,22 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	if _, err := io.ReadFull(opts.nonces(), nonce[:]); err != nil {
 		return "", fmt.Errorf("token: reading nonce: %w", err)
 	}
-	secret := key.ExportSecret()
-	return s.encode(&secret, &nonce, pt, footer, implicit, total), nil
+	var secret [32]byte
+	tok := s.encode(materialOf(key, &secret), &nonce, pt, footer, implicit, total)
+	clear(secret[:])
+	return tok, nil
 }
 
 // encode seals pt and writes the token text, which is the one allocation:
 // the base64 text goes through a small stack buffer into a strings.Builder
 // sized for the whole token.
-func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
+func (s *scratch) encode(key keyMaterial, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
 	n := nonceSize + len(pt) + tagSize
 	if cap(s.raw) < n {
 		s.raw = make([]byte, n)
 	}
 	raw := s.raw[:n]
-	s.sealRaw(raw, secret, nonce, pt, footer, implicit)
+	s.sealRaw(raw, key, nonce, pt, footer, implicit)
 	var out strings.Builder
 	out.Grow(total)
 	out.WriteString(header)
@@ -283,9 +285,10 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 	if !ok {
 		return nil, ErrInvalid
 	}
-	secret := key.ExportSecret()
+	var secret [32]byte
 	opts.macAttempt()
-	pt, ok := s.openRaw(raw, &secret, footerBytes, implicit)
+	pt, ok := s.openRaw(raw, materialOf(key, &secret), footerBytes, implicit)
+	clear(secret[:])
 	if !ok {
 		return nil, ErrInvalid
 	}
