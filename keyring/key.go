@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/blake2b"
+
+	"satchel.dev/internal/b2key"
 )
 
 // KeySize is the length of a v4.local key in bytes.
@@ -61,10 +63,22 @@ type Key struct {
 	id string
 }
 
-// material is a key's secret. It is reached only through a Key, never
-// copied out except by the Export methods, and never printed (see Key.m).
+// material is a key's secret and what is precomputed from it. It is
+// reached only through a Key, never copied out except by the Export
+// methods, and never printed (see Key.m).
+//
+// enc and auth are the BLAKE2b states of v4.local's two subkey hashes
+// under this key (BLAKE2b-448 and BLAKE2b-256 keyed with the secret) after
+// their key block, so that each token costs two BLAKE2b compressions less.
+// They are exactly as secret as the key (with them anyone can derive every
+// token's subkeys), so they live where the key lives and nowhere else:
+// made once by NewKey, held behind the same two pointers, immutable, never
+// in a pool or cache shared with other data, and gone when the Key is.
+// They are nil if x/crypto's digest layout ever stops passing b2key's
+// known-answer check; token then hashes with the key itself.
 type material struct {
-	secret *[KeySize]byte
+	secret    *[KeySize]byte
+	enc, auth *b2key.State
 }
 
 // GenerateKey returns a new random key read from crypto/rand.
@@ -98,7 +112,12 @@ func NewKey(b []byte) (Key, error) {
 	if isWeak(secret) {
 		return Key{}, ErrWeakKey
 	}
-	return Key{m: &material{secret: secret}, id: lid(secret)}, nil
+	m := &material{
+		secret: secret,
+		enc:    b2key.Precompute(56, secret[:]),
+		auth:   b2key.Precompute(32, secret[:]),
+	}
+	return Key{m: m, id: lid(secret)}, nil
 }
 
 // ParseKey parses a k4.local PASERK ("k4.local." followed by 43 characters
@@ -208,6 +227,18 @@ func (k Key) ExportSecret() [KeySize]byte {
 		return [KeySize]byte{}
 	}
 	return *k.m.secret
+}
+
+// ExportSubkeyStates returns the precomputed BLAKE2b states of k's two
+// v4.local subkey hashes (see package token), or nils for the zero Key or
+// when precomputation is unavailable. They are as secret as the key: like
+// ExportSecret, this exists for package token only; grep for "Export" to
+// audit its uses. The states print as a placeholder with every fmt verb.
+func (k Key) ExportSubkeyStates() (enc, auth *b2key.State) {
+	if k.m == nil {
+		return nil, nil
+	}
+	return k.m.enc, k.m.auth
 }
 
 // ExportPASERK returns the secret as a k4.local PASERK, the form that

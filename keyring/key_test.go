@@ -407,3 +407,30 @@ func TestThreat14_NoVerbPrintsTheSecret(t *testing.T) {
 		t.Errorf("a key does not print as its id: %s", got)
 	}
 }
+
+// TestSubkeyStates: every key made by NewKey, ParseKey or GenerateKey
+// carries the precomputed states; the zero Key has none. (token checks
+// that they compute what the key computes.)
+func TestSubkeyStates(t *testing.T) {
+	t.Parallel()
+	k, err := keyring.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := keyring.ParseKey(k.ExportPASERK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []keyring.Key{k, parsed} {
+		if enc, auth := key.ExportSubkeyStates(); enc == nil || auth == nil {
+			t.Fatal("key without precomputed states")
+		}
+	}
+	if enc, auth := (keyring.Key{}).ExportSubkeyStates(); enc != nil || auth != nil {
+		t.Fatal("the zero Key has states")
+	}
+	enc, _ := k.ExportSubkeyStates()
+	if s := fmt.Sprintf("%v %s %x %#v", enc, enc, *enc, enc); strings.Count(s, "b2key.State(secret)") != 4 {
+		t.Fatalf("a state printed as %s", s)
+	}
+}

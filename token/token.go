@@ -197,20 +197,22 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	if _, err := io.ReadFull(opts.nonces(), nonce[:]); err != nil {
 		return "", fmt.Errorf("token: reading nonce: %w", err)
 	}
-	secret := key.ExportSecret()
-	return s.encode(&secret, &nonce, pt, footer, implicit, total), nil
+	var secret [32]byte
+	tok := s.encode(materialOf(key, &secret), &nonce, pt, footer, implicit, total)
+	clear(secret[:])
+	return tok, nil
 }
 
 // encode seals pt and writes the token text, which is the one allocation:
 // the base64 text goes through a small stack buffer into a strings.Builder
 // sized for the whole token.
-func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
+func (s *scratch) encode(key keyMaterial, nonce *[nonceSize]byte, pt, footer, implicit []byte, total int) string {
 	n := nonceSize + len(pt) + tagSize
 	if cap(s.raw) < n {
 		s.raw = make([]byte, n)
 	}
 	raw := s.raw[:n]
-	s.sealRaw(raw, secret, nonce, pt, footer, implicit)
+	s.sealRaw(raw, key, nonce, pt, footer, implicit)
 	var out strings.Builder
 	out.Grow(total)
 	out.WriteString(header)
@@ -283,9 +285,10 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 	if !ok {
 		return nil, ErrInvalid
 	}
-	secret := key.ExportSecret()
+	var secret [32]byte
 	opts.macAttempt()
-	pt, ok := s.openRaw(raw, &secret, footerBytes, implicit)
+	pt, ok := s.openRaw(raw, materialOf(key, &secret), footerBytes, implicit)
+	clear(secret[:])
 	if !ok {
 		return nil, ErrInvalid
 	}
@@ -314,14 +317,19 @@ func split(tainted string) (body, footer string, ok bool) {
 	return body, footer, true
 }
 
-// newlines are the two characters the base64 decoder skips instead of
-// refusing. Everything else outside the base64url alphabet (padding
-// included) makes the strict decoder fail.
-const newlines = "\r\n"
+// hasNewline reports whether s holds CR or LF, the two characters the
+// base64 decoder skips instead of refusing. Everything else outside the
+// base64url alphabet (padding included) makes the strict decoder fail.
+// strings.ContainsAny(s, "\r\n") reads byte by byte, which made Open of
+// the large payload 9.6% slower in CPU time; ContainsRune of an ASCII
+// character is a vectorized IndexByte.
+func hasNewline(s string) bool {
+	return strings.ContainsRune(s, '\n') || strings.ContainsRune(s, '\r')
+}
 
 // decodeSegment decodes canonical unpadded base64url.
 func decodeSegment(s string) ([]byte, bool) {
-	if strings.ContainsAny(s, newlines) {
+	if hasNewline(s) {
 		return nil, false
 	}
 	buf := make([]byte, b64.DecodedLen(len(s)))
@@ -337,7 +345,7 @@ func decodeSegment(s string) ([]byte, bool) {
 // segment length was checked by split, so this runs in constant time and
 // never reads more than footerEncodedLen bytes of attacker input.
 func parseFooter(buf *[footerLen + 2]byte, seg string) (kid []byte, footer []byte, ok bool) {
-	if strings.ContainsAny(seg, newlines) {
+	if hasNewline(seg) {
 		return nil, nil, false
 	}
 	f := buf[:]

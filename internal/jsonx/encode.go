@@ -201,6 +201,24 @@ func (w *Writer) Append(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, '}'), nil
 	case time.Time:
 		return appendTime(dst, v)
+	case []map[string]any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		if err := w.open(depth, len(v)); err != nil {
+			return dst, err
+		}
+		dst = append(dst, '[')
+		for i, m := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = w.Append(dst, m, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
 	}
 	return w.appendReflect(dst, reflect.ValueOf(v), depth)
 }
@@ -266,9 +284,20 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		// A predeclared type (int, string...): no methods to honour.
 		return appendBasic(dst, v)
 	}
-	if t.Kind() == reflect.Struct {
+	switch t.Kind() {
+	case reflect.Struct:
 		if fl := structFields(t); !fl.methods && fl.list != nil {
 			return w.appendStruct(dst, v, fl.list, depth)
+		}
+	case reflect.Map:
+		// The common map types have no methods: straight to the type
+		// switch (a map is a pointer, so this conversion does not
+		// allocate).
+		if v.CanInterface() {
+			switch m := v.Interface().(type) {
+			case map[string]any, map[string]string:
+				return w.Append(dst, m, depth)
+			}
 		}
 	}
 	switch t {

@@ -304,6 +304,19 @@ func TestMarshalUnmarshalRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(in, out, opts); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
+	// Values encoding/json wrote (an earlier satchel, another service)
+	// read the same.
+	v1, err := json.Marshal(sampleProfile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromV1 profile
+	if err := jsonx.Unmarshal(v1, &fromV1); err != nil {
+		t.Fatalf("Unmarshal(encoding/json output): %v", err)
+	}
+	if diff := cmp.Diff(in, fromV1, opts); diff != "" {
+		t.Errorf("from encoding/json (-want +got):\n%s", diff)
+	}
 
 	var anyOut any
 	if err := jsonx.Unmarshal([]byte(`{"a":[9007199254740993,1.5,"s",true,null]}`), &anyOut); err != nil {
