@@ -149,7 +149,7 @@ func timePanel(t *table, row, title string, skip ...string) panel {
 var colors = map[string]string{
 	"satchel": "#1f77b4", "satchel+decode": "#6baed6", "paseto": "#ff7f0e",
 	"securecookie-gob": "#2ca02c", "securecookie-json": "#98df8a", "jwe": "#9467bd",
-	"floor": "#7f7f7f", "gorilla": "#2ca02c", "bare": "#7f7f7f", "satchel-raw": "#aec7e8",
+	"floor": "#7f7f7f", "gorilla": "#2ca02c", "bare": "#7f7f7f", "satchel-raw": "#aec7e8", "bare-setcookie": "#c7c7c7",
 }
 
 // payloads are the fixtures in table order: the base ones, then the typed
