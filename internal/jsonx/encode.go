@@ -251,15 +251,17 @@ func appendKey(dst []byte, k string, i int) ([]byte, error) {
 	return append(dst, ':'), nil
 }
 
-// appendTime writes t as encoding/json does (RFC 3339 with nanoseconds),
-// and refuses years RFC 3339 cannot hold, as encoding/json does.
+// appendTime writes t as encoding/json does (RFC 3339 with nanoseconds,
+// through the same strict formatter), and refuses what encoding/json
+// refuses: a year outside 0000 to 9999, or a zone offset of 24 hours or
+// more, which RFC 3339 cannot write and time.Parse would not read back.
 func appendTime(dst []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	out, err := t.AppendText(append(dst, '"'))
+	if err != nil {
+		// AppendText returns nil on error: dst is still what it was.
 		return dst, ErrUnsupported
 	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), nil
+	return append(out, '"'), nil
 }
 
 var (
