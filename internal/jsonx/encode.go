@@ -324,7 +324,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		}
 	}
 	if t.Implements(marshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(json.Marshaler).MarshalJSON()
@@ -337,7 +337,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return appendCompact(dst, b), nil
 	}
 	if t.Implements(textMarshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
@@ -415,6 +415,13 @@ func appendBasic(dst []byte, v reflect.Value) ([]byte, error) {
 		return appendFloat(dst, v.Float(), 64)
 	}
 	return AppendString(dst, v.String()), nil
+}
+
+// isNilRef reports whether v is a nil pointer or a nil interface, which
+// encoding/json writes as null rather than calling a method on it.
+func isNilRef(v reflect.Value) bool {
+	k := v.Kind()
+	return (k == reflect.Pointer || k == reflect.Interface) && v.IsNil()
 }
 
 func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {

@@ -1,6 +1,7 @@
 package jsonx_test
 
 import (
+	"encoding"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -133,6 +134,12 @@ func TestWriterMatchesEncodingJSON(t *testing.T) {
 		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("s", -(3600+30))), &ptrMarshaler{}, []ptrMarshaler{{}}, struct{}{},
 		map[string]*item{"nil": nil}, []any{item{"x", 1, 1}, time.Unix(0, 0).UTC()}, uint8(200), int8(-3),
 		[]float64{0.1, 1e21, 1e-7}, map[level]int{1: 1}, json.Number("1.5"), struct{ A any }{},
+		struct {
+			M json.Marshaler
+			T encoding.TextMarshaler
+			P *ptrMarshaler
+			L *level
+		}{}, struct{ M json.Marshaler }{&ptrMarshaler{}}, []encoding.TextMarshaler{level(1), nil},
 		map[string]ptrMarshaler{"a": {}}, map[string][]int{"b": {1}, "a": nil}, map[string]level{"x": 1, "w": 0},
 		map[string]map[string]any{"m": {"k": []any{1}}}, map[string]any{"s": []item{{"a", 1, 2}}},
 	}
