@@ -1,8 +1,8 @@
 package jsonx_test
 
 import (
-	"encoding"
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"math"
