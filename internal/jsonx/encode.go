@@ -647,9 +647,10 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string. Control characters, quotes and
-// backslashes are escaped, as are U+2028 and U+2029 (which break some
-// JavaScript parsers); invalid UTF-8 becomes U+FFFD, as in encoding/json.
+// AppendString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping: control characters, quotes and backslashes are
+// escaped (\b \f \n \r \t by name), as are U+2028 and U+2029 (which break
+// some JavaScript parsers); invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -670,6 +671,10 @@ func AppendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}

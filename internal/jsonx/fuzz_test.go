@@ -1,6 +1,8 @@
 package jsonx_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -77,6 +79,58 @@ func FuzzUnmarshal(f *testing.F) {
 		eq := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
 		if diff := cmp.Diff(s, again, eq); diff != "" {
 			t.Fatalf("round trip changed the value (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// FuzzWriterMatchesEncodingJSON: whatever encoding/json decodes from the
+// input, as generic values or into a struct of typed fields, the writer
+// encodes byte for byte as encoding/json does (without its HTML
+// escaping), or both refuse it; and the strict reader accepts the result
+// whenever it is within the limits.
+func FuzzWriterMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"Role":"user","n":-0,"f":1e-7,"tags":{"b":"<&>","a":"\u2028"},"list":[{"sku":"x","qty":3}]}`,
+		`{"any":{"z":[1.5,true,null,"x"],"a":{}},"when":"2026-01-02T03:04:05.123+23:59","bytes":"/+8="}`,
+		`[0.1,1e21,123456789012345678901234567890,-1e-320]`, `"\ud83d\ude00 \u0000"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var generic any
+		var typed fuzzTarget
+		var values []any
+		if json.Unmarshal(data, &generic) == nil {
+			values = append(values, generic)
+		}
+		if json.Unmarshal(data, &typed) == nil {
+			values = append(values, typed)
+		}
+		for _, v := range values {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			stdErr := enc.Encode(v)
+			got, err := jsonx.Marshal(v)
+			if stdErr != nil {
+				if err == nil {
+					t.Fatalf("encoding/json refuses %#v (%v), the writer wrote %s", v, stdErr, got)
+				}
+				continue
+			}
+			if err != nil {
+				if errors.Is(err, jsonx.ErrTooDeep) || errors.Is(err, jsonx.ErrTooManyKeys) || errors.Is(err, jsonx.ErrInvalidKey) {
+					continue // the limits, and keys encoding/json repairs
+				}
+				t.Fatalf("the writer refuses %#v: %v", v, err)
+			}
+			want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("writer and encoding/json differ:\n got %s\nwant %s", got, want)
+			}
+			if err := jsonx.Valid(string(got), jsonx.DefaultLimits); err != nil {
+				t.Fatalf("the strict reader refuses the writer's %s: %v", got, err)
+			}
 		}
 	})
 }
