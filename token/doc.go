@@ -56,6 +56,8 @@
 //
 // The v4.local construction is written directly on golang.org/x/crypto's
 // blake2b and chacha20 (see v4local.go) and reproduces the nine official
-// 4-E test vectors byte for byte; aidanwoods.dev/go-paseto serves as a
-// reference oracle in the tests.
+// 4-E test vectors byte for byte; the plain reference construction in
+// internal/v4ref and aidanwoods.dev/go-paseto serve as oracles in the
+// tests. The two subkey hashes start from BLAKE2b states precomputed once
+// per key, which the keyring.Key holds as it holds the secret.
 package token

@@ -251,15 +251,17 @@ func appendKey(dst []byte, k string, i int) ([]byte, error) {
 	return append(dst, ':'), nil
 }
 
-// appendTime writes t as encoding/json does (RFC 3339 with nanoseconds),
-// and refuses years RFC 3339 cannot hold, as encoding/json does.
+// appendTime writes t as encoding/json does (RFC 3339 with nanoseconds,
+// through the same strict formatter), and refuses what encoding/json
+// refuses: a year outside 0000 to 9999, or a zone offset of 24 hours or
+// more, which RFC 3339 cannot write and time.Parse would not read back.
 func appendTime(dst []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	out, err := t.AppendText(append(dst, '"'))
+	if err != nil {
+		// AppendText returns nil on error: dst is still what it was.
 		return dst, ErrUnsupported
 	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), nil
+	return append(out, '"'), nil
 }
 
 var (
@@ -322,7 +324,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		}
 	}
 	if t.Implements(marshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(json.Marshaler).MarshalJSON()
@@ -335,7 +337,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return appendCompact(dst, b), nil
 	}
 	if t.Implements(textMarshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
@@ -413,6 +415,13 @@ func appendBasic(dst []byte, v reflect.Value) ([]byte, error) {
 		return appendFloat(dst, v.Float(), 64)
 	}
 	return AppendString(dst, v.String()), nil
+}
+
+// isNilRef reports whether v is a nil pointer or a nil interface, which
+// encoding/json writes as null rather than calling a method on it.
+func isNilRef(v reflect.Value) bool {
+	k := v.Kind()
+	return (k == reflect.Pointer || k == reflect.Interface) && v.IsNil()
 }
 
 func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {
@@ -638,9 +647,10 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string. Control characters, quotes and
-// backslashes are escaped, as are U+2028 and U+2029 (which break some
-// JavaScript parsers); invalid UTF-8 becomes U+FFFD, as in encoding/json.
+// AppendString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping: control characters, quotes and backslashes are
+// escaped (\b \f \n \r \t by name), as are U+2028 and U+2029 (which break
+// some JavaScript parsers); invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -661,6 +671,10 @@ func AppendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}
