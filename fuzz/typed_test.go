@@ -333,6 +333,9 @@ func typedSeeds() []typedSeed {
 		{[]byte{0x10, 0x00, 2, 1, 0xff, 0, 0, 1, 0xfe, 0, 0}, nil, -1},
 		// item with an infinite ratio.
 		{append([]byte{0x08, 0x00}, zeroItem(0x7f, 0xf0, 0, 0, 0, 0, 0, 0)...), nil, -1},
+		// when at +24:15, an offset RFC 3339 cannot write (jsonx once wrote
+		// it anyway, and nothing could read it back).
+		{[]byte{0x40, 0x00, 0, 0, 0, 1, 97}, nil, -1},
 		// item added in the year 10680.
 		{append(append([]byte{0x08, 0x00}, zeroItem(make([]byte, 8+8+2)...)...), 8, 0, 0, 0, 0x40, 0, 0, 0, 0), nil, -1},
 	}
