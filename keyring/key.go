@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/blake2b"
+
+	"satchel.dev/internal/b2key"
 )
 
 // KeySize is the length of a v4.local key in bytes.
@@ -48,11 +50,35 @@ var b64 = base64.RawURLEncoding.Strict()
 // JSON) shows only its k4.lid id, never the secret. The secret leaves the
 // Key only through the methods whose names start with Export.
 type Key struct {
-	// secret sits behind a pointer so that fmt, printing a struct that
-	// holds a Key in a field it cannot reach (unexported, or nested in
-	// one), shows an address and never the bytes.
-	secret *[KeySize]byte
-	id     string
+	// m holds the secret two pointers away. fmt cannot call Format on a
+	// Key it reaches by reflection (an unexported field, or inside one),
+	// so it walks the fields; a pointer field prints as an address, but
+	// a verb that does not fit a pointer (%s, %q, %t, %c, %f, %e, %U...)
+	// sends fmt to its error path, which prints the pointer's target at
+	// the top level: a struct, printed field by field. Those fields are
+	// one level down, where fmt prints a pointer only as an address. So
+	// the bytes sit behind a pointer inside the struct m points to, and no
+	// verb, flag or container can print them.
+	m  *material
+	id string
+}
+
+// material is a key's secret and what is precomputed from it. It is
+// reached only through a Key, never copied out except by the Export
+// methods, and never printed (see Key.m).
+//
+// enc and auth are the BLAKE2b states of v4.local's two subkey hashes
+// under this key (BLAKE2b-448 and BLAKE2b-256 keyed with the secret) after
+// their key block, so that each token costs two BLAKE2b compressions less.
+// They are exactly as secret as the key (with them anyone can derive every
+// token's subkeys), so they live where the key lives and nowhere else:
+// made once by NewKey, held behind the same two pointers, immutable, never
+// in a pool or cache shared with other data, and gone when the Key is.
+// They are nil if x/crypto's digest layout ever stops passing b2key's
+// known-answer check; token then hashes with the key itself.
+type material struct {
+	secret    *[KeySize]byte
+	enc, auth *b2key.State
 }
 
 // GenerateKey returns a new random key read from crypto/rand.
@@ -86,7 +112,12 @@ func NewKey(b []byte) (Key, error) {
 	if isWeak(secret) {
 		return Key{}, ErrWeakKey
 	}
-	return Key{secret: secret, id: lid(secret)}, nil
+	m := &material{
+		secret: secret,
+		enc:    b2key.Precompute(56, secret[:]),
+		auth:   b2key.Precompute(32, secret[:]),
+	}
+	return Key{m: m, id: lid(secret)}, nil
 }
 
 // ParseKey parses a k4.local PASERK ("k4.local." followed by 43 characters
@@ -182,20 +213,32 @@ func (k Key) IsZero() bool { return k.id == "" }
 
 // Equal reports whether k and other hold the same secret.
 func (k Key) Equal(other Key) bool {
-	if k.secret == nil || other.secret == nil {
-		return k.secret == other.secret
+	if k.m == nil || other.m == nil {
+		return k.m == other.m
 	}
-	return subtle.ConstantTimeCompare(k.secret[:], other.secret[:]) == 1
+	return subtle.ConstantTimeCompare(k.m.secret[:], other.m.secret[:]) == 1
 }
 
 // ExportSecret returns a copy of the 32 secret bytes. It is the one way for
 // other packages to reach the raw key; grep for "Export" to audit its uses.
 // The zero Key exports 32 zero bytes.
 func (k Key) ExportSecret() [KeySize]byte {
-	if k.secret == nil {
+	if k.m == nil {
 		return [KeySize]byte{}
 	}
-	return *k.secret
+	return *k.m.secret
+}
+
+// ExportSubkeyStates returns the precomputed BLAKE2b states of k's two
+// v4.local subkey hashes (see package token), or nils for the zero Key or
+// when precomputation is unavailable. They are as secret as the key: like
+// ExportSecret, this exists for package token only; grep for "Export" to
+// audit its uses. The states print as a placeholder with every fmt verb.
+func (k Key) ExportSubkeyStates() (enc, auth *b2key.State) {
+	if k.m == nil {
+		return nil, nil
+	}
+	return k.m.enc, k.m.auth
 }
 
 // ExportPASERK returns the secret as a k4.local PASERK, the form that
@@ -204,7 +247,7 @@ func (k Key) ExportPASERK() string {
 	if k.IsZero() {
 		return ""
 	}
-	return encodePASERK(k.secret)
+	return encodePASERK(k.m.secret)
 }
 
 // String returns the key's id, never its secret.

@@ -32,17 +32,21 @@
 //     member name at any depth, at most 32 levels and 1024 members and
 //     elements, exp required, times in RFC 3339 ([ErrInvalid]);
 //  6. exp ([ErrExpired]), nbf and iat ([ErrNotYetValid]) against the clock
-//     in [Options], with its leeway.
+//     in [Options], with its leeway: [DefaultLeeway] (one minute) unless
+//     set, none if negative, at most [MaxLeeway].
 //
-// Every failure returns nil claims and one of these sentinels; none of them
+// Open returns an [Opened]: the claims and the id of the key that opened
+// the token. Every failure returns nil and one of these sentinels; none of them
 // ever contains the token, a claim or key material. Seal applies the same
 // claim limits, so it never produces a token that Open would refuse.
 //
 // # Claims
 //
-// Registered claims are exp, iat, nbf and jti, with times as RFC 3339
-// strings as the PASETO specification requires. The session's values live
-// under one claim, "data", so user keys never collide with registered ones.
+// Registered claims are exp, iat, nbf, jti and sub, with times as RFC 3339
+// strings as the PASETO specification requires; Seal writes whole seconds.
+// The session's values live under one claim, "data", so user keys never
+// collide with registered ones. Other top-level claims travel in
+// [Claims.Extra], written in sorted order after the registered ones.
 // Open returns each value as a json.RawMessage that aliases the decrypted
 // buffer: nothing is decoded until a caller asks, and an unchanged value is
 // written back by Seal byte for byte, never re-encoded. Integers keep their
@@ -52,6 +56,8 @@
 //
 // The v4.local construction is written directly on golang.org/x/crypto's
 // blake2b and chacha20 (see v4local.go) and reproduces the nine official
-// 4-E test vectors byte for byte; aidanwoods.dev/go-paseto serves as a
-// reference oracle in the tests.
+// 4-E test vectors byte for byte; the plain reference construction in
+// internal/v4ref and aidanwoods.dev/go-paseto serve as oracles in the
+// tests. The two subkey hashes start from BLAKE2b states precomputed once
+// per key, which the keyring.Key holds as it holds the secret.
 package token

@@ -6,8 +6,10 @@ import (
 	"hash"
 	"sync"
 
-	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20"
+
+	"satchel.dev/internal/b2key"
+	"satchel.dev/keyring"
 )
 
 // The v4.local construction (PASETO version 4, purpose local):
@@ -32,10 +34,6 @@ const (
 	authDomain = "paseto-auth-key-for-aead"
 )
 
-// macHook, when set by a test, is called before every MAC computation in
-// openRaw, so tests can prove that malformed tokens cost no MAC attempt.
-var macHook func()
-
 // Byte forms of the constants, so that passing them to hash.Hash.Write
 // does not allocate a fresh copy per call.
 var (
@@ -58,7 +56,7 @@ type scratch struct {
 	tag    [tagSize]byte
 	le     [32]byte // the four PAE length prefixes
 	footer [footerLen + 2]byte
-	hash   keyedHash
+	hash   b2key.Digest
 	pt     []byte // Seal's plaintext: session data, wiped on release
 	raw    []byte // Seal's nonce || ciphertext || tag
 }
@@ -76,25 +74,53 @@ func (s *scratch) release() {
 	clear(s.ak[:])
 	clear(s.tmp[:])
 	clear(s.pt[:cap(s.pt)])
-	s.hash.wipe()
+	s.hash.Wipe()
 	if cap(s.pt) > maxPooled || cap(s.raw) > maxPooled {
 		s.pt, s.raw = nil, nil
 	}
 	scratchPool.Put(s)
 }
 
+// keyMaterial is the key a token is sealed or opened with: the secret,
+// and the precomputed states of the two subkey hashes under it when the
+// keyring has them (then the secret is not needed).
+type keyMaterial struct {
+	secret    *[32]byte
+	enc, auth *b2key.State
+}
+
+// materialOf returns k's material for one Seal or Open; secret receives a
+// copy of the key only when there are no precomputed states.
+func materialOf(k keyring.Key, secret *[32]byte) keyMaterial {
+	enc, auth := k.ExportSubkeyStates()
+	if enc == nil || auth == nil {
+		*secret = k.ExportSecret()
+		return keyMaterial{secret: secret}
+	}
+	return keyMaterial{enc: enc, auth: auth}
+}
+
 // subkeys derives the encryption key, the XChaCha20 nonce and the
 // authentication key for one token from the master key and its nonce,
 // into s.ek, s.n2 and s.ak.
-func (s *scratch) subkeys(key *[32]byte, n []byte) {
-	h := s.hash.newKeyed(56, key[:])
+func (s *scratch) subkeys(key keyMaterial, n []byte) {
+	var h hash.Hash
+	if key.enc != nil {
+		h = s.hash.Resume(key.enc)
+	} else {
+		h = s.hash.Keyed(56, key.secret[:])
+	}
 	h.Write(encDomainBytes)
 	h.Write(n)
 	h.Sum(s.tmp[:0])
 	copy(s.ek[:], s.tmp[:32])
 	copy(s.n2[:], s.tmp[32:])
 
-	h = s.hash.newKeyed(32, key[:])
+	if key.auth != nil {
+		h = s.hash.Resume(key.auth)
+	} else {
+		h = s.hash.Keyed(32, key.secret[:])
+	}
 	h.Write(authDomainBytes)
 	h.Write(n)
 	h.Sum(s.ak[:0])
@@ -104,7 +130,7 @@ func (s *scratch) subkeys(key *[32]byte, n []byte) {
 // PAE(header, n, c, f, i). The pieces are streamed into the hash; PAE is
 // never built in memory.
 func (s *scratch) computeTag(n, c, f, i []byte) {
-	h := s.hash.newKeyed(tagSize, s.ak[:])
+	h := s.hash.Keyed(tagSize, s.ak[:])
 	h.Write(paePrefix)
 	for j, piece := range [...][]byte{n, c, f, i} {
 		l := s.le[8*j : 8*j+8]
@@ -125,18 +151,10 @@ func (s *scratch) xor(dst, src []byte) {
 	c.XORKeyStream(dst, src)
 }
 
-func mustBlake2b(size int, key []byte) hash.Hash {
-	h, err := blake2b.New(size, key)
-	if err != nil {
-		panic("token: blake2b rejected fixed-size key or output: " + err.Error())
-	}
-	return h
-}
-
 // sealRaw writes n || c || t into raw, which must be exactly
 // nonceSize+len(m)+tagSize bytes long, encrypting m under key with the
 // given nonce. f and i are the footer and implicit assertion.
-func (s *scratch) sealRaw(raw []byte, key *[32]byte, nonce *[nonceSize]byte, m, f, i []byte) {
+func (s *scratch) sealRaw(raw []byte, key keyMaterial, nonce *[nonceSize]byte, m, f, i []byte) {
 	copy(raw, nonce[:])
 	s.subkeys(key, nonce[:])
 	c := raw[nonceSize : nonceSize+len(m)]
@@ -148,12 +166,9 @@ func (s *scratch) sealRaw(raw []byte, key *[32]byte, nonce *[nonceSize]byte, m, 
 // openRaw authenticates raw = n || c || t with footer f and implicit
 // assertion i and, only if the tag matches (compared in constant time),
 // decrypts c in place and returns the plaintext, which aliases raw.
-func (s *scratch) openRaw(raw []byte, key *[32]byte, f, i []byte) ([]byte, bool) {
+func (s *scratch) openRaw(raw []byte, key keyMaterial, f, i []byte) ([]byte, bool) {
 	if len(raw) < nonceSize+tagSize {
 		return nil, false
-	}
-	if macHook != nil {
-		macHook()
 	}
 	n := raw[:nonceSize]
 	c := raw[nonceSize : len(raw)-tagSize]

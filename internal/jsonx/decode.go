@@ -1,15 +1,3 @@
-// Package jsonx is satchel's strict, allocation-lean JSON reader and writer.
-//
-// The reader accepts only RFC 8259 JSON with the I-JSON restrictions that
-// matter for parser differentials: no duplicate member names at any level
-// (compared after unescaping), valid UTF-8, no lone surrogates, no number
-// beyond float64's range, and bounded nesting depth and member count. It
-// works on a string and hands back substrings, so reading a claims set
-// costs no allocation per value.
-//
-// The writer encodes the Go values that sessions hold (strings, numbers,
-// bools, nil, slices and maps of them, json.RawMessage) without reflection
-// and falls back to encoding/json for everything else.
 package jsonx
 
 import (
