@@ -276,17 +276,21 @@ func BenchmarkMiddleware(b *testing.B) {
 						cookie := cookieHeader(s.Seed(p))
 						b.Run("lib="+s.Name, func(b *testing.B) {
 							b.ReportAllocs()
+							report := benchfix.MeasureCPU(b)
 							for b.Loop() {
 								serve(h, cookie)
 							}
+							report()
 						})
 					}
 					cookie := cookieHeader(stacks[0].Seed(p))
 					b.Run("lib=bare", func(b *testing.B) {
 						b.ReportAllocs()
+						report := benchfix.MeasureCPU(b)
 						for b.Loop() {
 							serve(bare, cookie)
 						}
+						report()
 					})
 				})
 			}

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"satchel.dev/internal/benchfix"
-
+	"satchel.dev/internal/v4ref"
 	"satchel.dev/token"
 )
 
@@ -79,7 +80,7 @@ func TestCodecsRoundTrip(t *testing.T) {
 // opens to the same values as the typed values' token.
 func TestSealRaw(t *testing.T) {
 	k := mustKeys(t)
-	c := Codecs(k)[1] // satchel+decode
+	c := mustCodec(k, "satchel+decode")
 	for _, p := range Payloads {
 		s, err := c.Seal(p.Raw())
 		if err != nil {
@@ -114,6 +115,22 @@ func TestFloorIsV4Local(t *testing.T) {
 		}
 		if got := f.Open(); !bytes.Equal(got, f.Plaintext) {
 			t.Fatalf("%s: FloorOpen = %q", p.Name, got)
+		}
+		// The floor encrypts the plaintext satchel's Seal writes: the
+		// same bytes but for the expiry instant.
+		tok, err := mustCodec(k, "satchel").Seal(p.Values())
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := k.Satchel.ExportSecret()
+		pt, _, ok := v4ref.Decrypt(&secret, tok, Implicit)
+		if !ok {
+			t.Fatalf("%s: the reference cannot open satchel's token", p.Name)
+		}
+		_, ours, _ := bytes.Cut(pt, []byte(`","data":`))
+		_, floors, _ := bytes.Cut(f.Plaintext, []byte(`","data":`))
+		if len(pt) != len(f.Plaintext) || !bytes.Equal(ours, floors) {
+			t.Fatalf("%s: floor plaintext differs from Seal's:\n%s\n%s", p.Name, f.Plaintext, pt)
 		}
 	}
 }
@@ -150,23 +167,27 @@ func BenchmarkSeal(b *testing.B) {
 					v := p.Values()
 					b.SetBytes(int64(len(p.JSON())))
 					b.ReportAllocs()
+					report := benchfix.MeasureCPU(b)
 					for b.Loop() {
 						if _, err := c.Seal(v); err != nil {
 							b.Fatal(err)
 						}
 					}
+					report()
 				})
 			}
 			b.Run("lib=satchel-raw", func(b *testing.B) {
-				seal := Codecs(k)[0].Seal
+				seal := mustCodec(k, "satchel").Seal
 				v := p.Raw()
 				b.SetBytes(int64(len(p.JSON())))
 				b.ReportAllocs()
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					if _, err := seal(v); err != nil {
 						b.Fatal(err)
 					}
 				}
+				report()
 			})
 			b.Run("lib=floor", func(b *testing.B) {
 				f, err := NewFloor(k, p)
@@ -175,9 +196,11 @@ func BenchmarkSeal(b *testing.B) {
 				}
 				b.SetBytes(int64(len(p.JSON())))
 				b.ReportAllocs()
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					f.Seal()
 				}
+				report()
 			})
 		})
 	}
@@ -197,11 +220,13 @@ func BenchmarkOpen(b *testing.B) {
 					}
 					b.SetBytes(int64(len(p.JSON())))
 					b.ReportAllocs()
+					report := benchfix.MeasureCPU(b)
 					for b.Loop() {
 						if _, err := c.Open(s); err != nil {
 							b.Fatal(err)
 						}
 					}
+					report()
 				})
 			}
 			b.Run("lib=floor", func(b *testing.B) {
@@ -211,11 +236,13 @@ func BenchmarkOpen(b *testing.B) {
 				}
 				b.SetBytes(int64(len(p.JSON())))
 				b.ReportAllocs()
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					if f.Open() == nil {
 						b.Fatal("floor refused its own token")
 					}
 				}
+				report()
 			})
 		})
 	}
@@ -223,10 +250,19 @@ func BenchmarkOpen(b *testing.B) {
 
 // mustPayload returns the fixture named name.
 func mustPayload(name string) benchfix.Payload {
-	for _, p := range Payloads {
-		if p.Name == name {
-			return p
-		}
+	i := slices.IndexFunc(Payloads, func(p benchfix.Payload) bool { return p.Name == name })
+	if i < 0 {
+		panic("bench: no payload " + name)
 	}
-	panic("bench: no payload " + name)
+	return Payloads[i]
+}
+
+// mustCodec returns the codec named name.
+func mustCodec(k *Keys, name string) Codec {
+	cs := Codecs(k)
+	i := slices.IndexFunc(cs, func(c Codec) bool { return c.Name == name })
+	if i < 0 {
+		panic("bench: no codec " + name)
+	}
+	return cs[i]
 }

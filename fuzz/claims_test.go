@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,7 +176,11 @@ func maybeLoneSurrogate(src string) bool {
 //     jsonx accepts the input under token's limits with exp present and
 //     no duplicate names anywhere (parser differentials; big numbers and
 //     deep nesting stay inside the limits), and then with the
-//     data values byte for byte as encoding/json's RawMessage reads them.
+//     data values byte for byte as encoding/json's RawMessage reads them;
+//   - each accepted data value decodes into a struct with jsonx.Unmarshal
+//     (what a handler's typed getter does) exactly when it is an object or
+//     null, and each field then holds the member whose name equals its tag,
+//     case included: {"sku":1,"SKU":2} never sets a field tagged "sku" to 2.
 func FuzzClaims(f *testing.F) {
 	for _, p := range benchfix.Payloads {
 		f.Add(string(p.JSON()), uint8(32), uint16(1024))
@@ -188,6 +193,9 @@ func FuzzClaims(f *testing.F) {
 		`{"exp":"2031-01-01T00:00:00Z","data":{"a":1,"a":2}}`,
 		`{"exp":"2031-01-01T00:00:00Z","exp":"2031-01-01T00:00:00Z","data":{}}`,
 		`{"exp":"2031-01-01T00:00:00Z","data":{"a":1,"\u0061":2}}`,
+		`{"exp":"2031-01-01T00:00:00Z","data":{"item":{"SKU":"x","sku":"y","Sku":"z","qty":[1]}}}`,
+		`{"exp":"2031-01-01T00:00:00Z","data":{"item":{"\u0073ku":"y","Qty":2}}}`,
+		`{"exp":"2031-01-01T00:00:00Z","data":{"item":null,"n":1,"s":"sku"}}`,
 		`{"exp":"2031-01-01T00:00:00Z","data":{"n":9007199254740993,"f":1.5e300,"g":1e400}}`,
 		`{"exp":"2031-01-01T00:00:00Z","data":{"s":"\ud800"}}`,
 		`{"exp":"2031-01-01T00:00:00Z","data":{"s":"\ud83d\ude00 \u2028"}}`,
@@ -247,7 +255,7 @@ func FuzzClaims(f *testing.F) {
 
 		// The claims path: seal the input as a token's plaintext.
 		tok := v4ref.Encrypt(secret(keyA), nonceFrom([]byte(src)), []byte(src), footerFor(keyA), nil)
-		c, err := token.Open(ringA, tok, nil, &token.Options{MaxSize: 1 << 20, Now: openOpts.Now})
+		c, err := token.Open(ringA, tok, nil, withMaxSize(1<<20))
 		if err != nil {
 			if !isSentinel(err) {
 				t.Fatalf("Open: undocumented error %v", err)
@@ -285,6 +293,57 @@ func FuzzClaims(f *testing.F) {
 			if got, want := v.(json.RawMessage), data[k]; !bytes.Equal(got, want) {
 				t.Fatalf("data[%q] = %s, input has %s", k, got, want)
 			}
+			checkProbe(t, k, data[k])
 		}
 	})
+}
+
+// probe is a struct a handler might decode a session value into: tags that
+// differ only in case, and an untagged field.
+type probe struct {
+	SKU  json.RawMessage `json:"sku"`
+	SKU2 json.RawMessage `json:"SKU"`
+	Qty  json.RawMessage `json:"qty"`
+	Name json.RawMessage // no tag: the member "Name", exactly
+}
+
+// checkProbe decodes raw, a data value Open accepted, into a probe with
+// jsonx.Unmarshal and compares each field with the member of exactly its
+// name as encoding/json's map decoding reads it.
+func checkProbe(t *testing.T, k string, raw json.RawMessage) {
+	t.Helper()
+	var p probe
+	err := jsonx.Unmarshal(raw, &p)
+	var members map[string]json.RawMessage
+	isObject := raw[0] == '{'
+	if isObject {
+		if json.Unmarshal(raw, &members) != nil {
+			t.Fatalf("data[%q]: encoding/json cannot read an accepted object", k)
+		}
+	}
+	switch {
+	case string(raw) == "null":
+		if err != nil || !reflect.DeepEqual(p, probe{}) {
+			t.Fatalf("data[%q] = null: Unmarshal = %v, %+v", k, err, p)
+		}
+		return
+	case !isObject:
+		if err == nil {
+			t.Fatalf("data[%q] = %s decoded into a struct", k, raw)
+		}
+		return
+	case err != nil:
+		t.Fatalf("data[%q]: Unmarshal refused an accepted object: %v", k, err)
+	}
+	for name, got := range map[string]json.RawMessage{"sku": p.SKU, "SKU": p.SKU2, "qty": p.Qty, "Name": p.Name} {
+		want, ok := members[name]
+		switch {
+		case !ok && got != nil:
+			t.Fatalf("data[%q]: field %q = %s, but the object has no member %q", k, name, got, name)
+		case ok && got == nil:
+			t.Fatalf("data[%q]: field %q not set, member %q is %s", k, name, name, want)
+		case ok && !reflect.DeepEqual(stdValue(string(got)), stdValue(string(want))):
+			t.Fatalf("data[%q]: field %q = %s, member %q is %s", k, name, got, name, want)
+		}
+	}
 }

@@ -12,7 +12,8 @@
 //     where Open stops (before the key lookup, at it, at the MAC).
 //   - FuzzClaims: arbitrary plaintexts sealed under a ring key; Open
 //     accepts exactly the strict claims documents, agreeing with
-//     encoding/json on every value.
+//     encoding/json on every value, and a value decoded into a struct
+//     matches member names exactly, case included.
 //   - FuzzSealOpen and FuzzSealOpenTyped: sessions built from the input
 //     (generic values; structs, typed slices and maps, pointers, times)
 //     sealed and opened; Seal fails exactly when it must, Open accepts

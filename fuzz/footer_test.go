@@ -91,7 +91,7 @@ func FuzzFooter(f *testing.F) {
 			if !errors.Is(err, token.ErrTooLarge) {
 				t.Fatalf("%d-byte token: Open = %v, want ErrTooLarge", len(tok), err)
 			}
-			_, err = token.Open(ringB, tok, nil, &token.Options{MaxSize: len(tok), Now: openOpts.Now})
+			_, err = token.Open(ringB, tok, nil, withMaxSize(len(tok)))
 		}
 
 		seg = strings.TrimPrefix(tok, "v4.local."+body+".")
@@ -120,7 +120,7 @@ func FuzzFooter(f *testing.F) {
 // oversized token is refused without allocating at all.
 func TestFooterBoundedWork(t *testing.T) {
 	body := footerBody(t)
-	big := &token.Options{MaxSize: 4 << 20, Now: openOpts.Now}
+	big := withMaxSize(4 << 20)
 	allocs := func(tok string, opts *token.Options) float64 {
 		return testing.AllocsPerRun(20, func() {
 			if _, err := token.Open(ringB, tok, nil, opts); err == nil {

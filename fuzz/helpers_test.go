@@ -20,7 +20,12 @@ var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // openOpts are the options targets open with: the default size limit, no
 // leeway, the fixed clock.
-var openOpts = &token.Options{Now: func() time.Time { return now }}
+var openOpts = withMaxSize(0)
+
+// withMaxSize returns openOpts with another size limit (0: the default).
+func withMaxSize(n int) *token.Options {
+	return &token.Options{MaxSize: n, Leeway: -1, Now: func() time.Time { return now }}
+}
 
 // testKey derives a fixed, non-weak key from a label, so corpus entries
 // sealed under it stay valid across runs.

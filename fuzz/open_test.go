@@ -10,17 +10,22 @@ import (
 	"satchel.dev/token"
 )
 
+// seedPayloads are the benchmark fixtures, base and typed.
+func seedPayloads() []benchfix.Payload {
+	return append(append([]benchfix.Payload(nil), benchfix.Payloads...), benchfix.Typed...)
+}
+
 // openSeeds returns the tokens every token-level target starts from: the
 // official vectors (success and must-fail), tokens Seal produced for the
-// three benchmark payloads under a key in the ring and under one that is
-// not, and malformed shapes built from them (other versions and purposes,
-// padded or non-canonical base64url, stray newlines).
+// benchmark payloads (base and typed) under a key in the ring and under
+// one that is not, and malformed shapes built from them (other versions
+// and purposes, padded or non-canonical base64url, stray newlines).
 func openSeeds(tb testing.TB) []string {
 	var seeds []string
 	for _, v := range v4Vectors(tb) {
 		seeds = append(seeds, v.Token)
 	}
-	for _, p := range benchfix.Payloads {
+	for _, p := range seedPayloads() {
 		seeds = append(seeds,
 			sealed(tb, keyA, p.Values(), nil),
 			sealed(tb, keyA, p.Values(), []byte("cookie=__Host-session")),
@@ -136,7 +141,7 @@ func TestOpenSeedsAccept(t *testing.T) {
 			opened++
 		}
 	}
-	if want := len(benchfix.Payloads); opened != want {
+	if want := len(seedPayloads()); opened != want {
 		t.Fatalf("%d seeds open, want %d", opened, want)
 	}
 }

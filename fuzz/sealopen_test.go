@@ -217,8 +217,9 @@ func sameJSON(want, got any) bool {
 //     infinity, keys equal after UTF-8 repair, nesting or item limits) or
 //     the token would exceed MaxSize, and then with ErrTooLarge; a token
 //     it returns is never longer than MaxSize;
-//   - Open returns what was sealed: expiry, issued-at, not-before, id and
-//     every data value after decoding;
+//   - Open returns what was sealed: expiry and issued-at truncated to whole
+//     seconds, not-before rounded up to one, id and every data value after
+//     decoding;
 //   - flipping any byte of the token, or changing the implicit assertion,
 //     makes Open fail (ErrInvalid, or ErrUnknownKey when the flip lands
 //     in the key id).
@@ -248,8 +249,10 @@ func FuzzSealOpen(f *testing.F) {
 		mustFail := g.bad || g.items > jsonx.DefaultLimits.MaxItems || g.depth+1 > jsonx.DefaultLimits.MaxDepth
 
 		exp := now.Add(time.Duration(1+int(flip)) * time.Second).Add(time.Duration(mask) * time.Nanosecond)
-		c := &token.Claims{Expiry: exp, IssuedAt: now.Add(-time.Minute), NotBefore: now.Add(-time.Second), ID: id, Data: in}
-		opts := &token.Options{MaxSize: int(maxSize) % 8192, Now: openOpts.Now}
+		iat := now.Add(-time.Minute).Add(time.Duration(flip) * time.Microsecond)
+		nbf := now.Add(-time.Second).Add(time.Duration(mask) * time.Nanosecond)
+		c := &token.Claims{Expiry: exp, IssuedAt: iat, NotBefore: nbf, ID: id, Data: in}
+		opts := withMaxSize(int(maxSize) % 8192)
 		tok, err := token.Seal(keyA, c, implicit, opts)
 		if mustFail {
 			if err == nil {
@@ -278,13 +281,19 @@ func FuzzSealOpen(f *testing.F) {
 			t.Fatalf("Seal wrote a non-canonical token %q", tok)
 		}
 
-		big := &token.Options{MaxSize: 1 << 24, Now: openOpts.Now}
+		big := withMaxSize(1 << 24)
 		got, err := token.Open(ringA, tok, implicit, big)
 		if err != nil {
 			t.Fatalf("Open(Seal(...)) = %v", err)
 		}
-		if !got.Expiry.Equal(exp) || !got.IssuedAt.Equal(c.IssuedAt) || !got.NotBefore.Equal(c.NotBefore) {
-			t.Fatalf("times: got exp %v iat %v nbf %v", got.Expiry, got.IssuedAt, got.NotBefore)
+		// Seal writes whole seconds: exp and iat truncated, nbf rounded
+		// up, so the token is never valid longer or earlier than asked.
+		wantNbf := nbf.Truncate(time.Second)
+		if wantNbf.Before(nbf) {
+			wantNbf = wantNbf.Add(time.Second)
+		}
+		if !got.Expiry.Equal(exp.Truncate(time.Second)) || !got.IssuedAt.Equal(iat.Truncate(time.Second)) || !got.NotBefore.Equal(wantNbf) {
+			t.Fatalf("times: got exp %v iat %v nbf %v for %v %v %v", got.Expiry, got.IssuedAt, got.NotBefore, exp, iat, nbf)
 		}
 		if got.ID != fixUTF8(id) {
 			t.Fatalf("jti: got %q want %q", got.ID, fixUTF8(id))

@@ -12,11 +12,21 @@
 // it has no typed variants. [Payload.Raw] gives any of them with every
 // value already encoded as json.RawMessage, the form an unchanged session
 // value has after Open. Sub-benchmarks are named "p=" + Name.
+//
+// # Measuring
+//
+// [FloorSeal] and [FloorOpen] are the floor, measured beside satchel in the
+// same run. [MeasureCPU] adds the benchmark thread's own CPU time
+// (cpu-ns/op) to a benchmark, a figure that other processes on a shared
+// machine disturb far less than ns/op; [ProcessCPU] is the whole process's,
+// for benchmarks that run many goroutines.
 package benchfix
 
 import (
 	"encoding/json"
 	"fmt"
+
+	"satchel.dev/internal/jsonx"
 )
 
 // Payload is one named fixture.
@@ -39,13 +49,16 @@ func (p Payload) JSON() []byte {
 }
 
 // Raw returns a fresh copy of the session values with each value encoded
-// by encoding/json as a json.RawMessage: the same session as Values, as
-// the middleware holds values it has not decoded.
+// as a json.RawMessage by jsonx, satchel's writer: the same session as
+// Values, in the bytes Open returns for what Seal wrote, which is how the
+// middleware holds the values a request has not decoded. (encoding/json
+// would escape "&" in the large payload's URLs as \u0026 and make the raw
+// session longer than the typed one.)
 func (p Payload) Raw() map[string]any {
 	v := p.Values()
 	raw := make(map[string]any, len(v))
 	for k, x := range v {
-		b, err := json.Marshal(x)
+		b, err := jsonx.Marshal(x)
 		if err != nil {
 			panic("benchfix: " + err.Error())
 		}

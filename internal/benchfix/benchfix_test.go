@@ -93,6 +93,13 @@ func TestRaw(t *testing.T) {
 		if got, want := generic(t, b), generic(t, p.JSON()); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Raw differs from Values", p.Name)
 		}
+		// Raw is satchel's encoding, not encoding/json's: no HTML escapes,
+		// which would make the raw session longer than the typed one.
+		for k, v := range raw {
+			if strings.Contains(string(v.(json.RawMessage)), `\u0026`) {
+				t.Errorf("%s: Raw escapes '&' in %s", p.Name, k)
+			}
+		}
 	}
 }
 
