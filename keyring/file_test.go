@@ -15,6 +15,9 @@ import (
 )
 
 // testKey returns a fixed, valid key made of the bytes seed, seed+1, ...
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 func testKey(t testing.TB, seed byte) keyring.Key {
 	t.Helper()
 	b := make([]byte, keyring.KeySize)
@@ -41,7 +44,7 @@ func mustTime(t testing.TB, s string) time.Time {
 // Its five lines are the header, the three keys and the end line.
 func goldenFile(t testing.TB) (string, []string) {
 	k1, k2, k3 := testKey(t, 1), testKey(t, 2), testKey(t, 3)
-	file := keyring.FileHeader + "\n" +
+	file := fileHeader + "\n" +
 		"secret=" + k1.ExportPASERK() + " state=primary created=2026-11-01T09:00:00Z promoted=2026-11-01T10:00:00.5Z\n" +
 		"secret=" + k2.ExportPASERK() + " state=staged created=2026-11-29T08:00:00.123456789Z\n" +
 		"secret=" + k3.ExportPASERK() + " state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T10:00:00Z retired=2026-11-01T10:00:00.5Z\n" +
@@ -202,7 +205,7 @@ func TestParseFileErrors(t *testing.T) {
 		{"out of order", edit(3, "promoted=2026-10-01T10:00:00Z retired=2026-11-01T10:00:00.5Z", "retired=2026-11-01T10:00:00.5Z promoted=2026-10-01T10:00:00Z"), 4, "promoted", keyring.ErrMalformedFile, "out of order"},
 		{"field twice", edit(2, "\n", " created=2026-11-29T08:00:00Z\n"), 3, "created", keyring.ErrMalformedFile, "appears twice"},
 		{"state missing", edit(2, " state=staged", ""), 3, "state", keyring.ErrMalformedFile, "missing"},
-		{"state missing, no times", keyring.FileHeader + "\nsecret=" + s1 + "\n", 2, "state", keyring.ErrMalformedFile, "missing"},
+		{"state missing, no times", fileHeader + "\nsecret=" + s1 + "\n", 2, "state", keyring.ErrMalformedFile, "missing"},
 		{"secret missing", edit(2, "secret="+s2+" ", ""), 3, "secret", keyring.ErrMalformedFile, "missing"},
 		{"unknown state", edit(1, "state=primary", "state=active"), 2, "state", keyring.ErrMalformedFile, "unknown state"},
 		{"state case", edit(1, "state=primary", "state=Primary"), 2, "state", keyring.ErrMalformedFile, "unknown state"},
@@ -362,17 +365,18 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
-func TestLoadFallsBackToEnv(t *testing.T) {
+// TestShortFormAsFile: a short-form ring from the environment can be
+// written as a file and read back.
+func TestShortFormAsFile(t *testing.T) {
 	k1, k2 := testKey(t, 1), testKey(t, 2)
 	t.Setenv(keyring.EnvVar, k1.ExportPASERK()+","+k2.ExportPASERK())
-	r, err := keyring.Load("")
+	r, err := keyring.FromEnv(keyring.EnvVar)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Primary().ID() != k1.ID() || r.Len() != 2 {
-		t.Fatalf("Load(\"\") = %v", r)
+		t.Fatalf("FromEnv = %v", r)
 	}
-	// A short-form ring can be written as a file and read back.
 	back, err := keyring.ParseFile(keyring.FormatFile(r))
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +458,7 @@ func ExampleFormatFile() {
 }
 
 func ExampleParseFile_error() {
-	data := []byte(keyring.FileHeader + "\n" +
+	data := []byte(fileHeader + "\n" +
 		"secret=k4.local.not-a-real-key state=primary created=2026-11-01T09:00:00Z\n")
 	_, err := keyring.ParseFile(data)
 	fmt.Println(err)

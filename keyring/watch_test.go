@@ -193,7 +193,7 @@ func TestWatcherKubernetesSymlinkSwap(t *testing.T) {
 		waitFor(t, fmt.Sprintf("version %d", n), primaryIs(w, testKey(t, byte(n))))
 	}
 	// A version whose file is corrupt is refused like any other.
-	version(5, []byte(keyring.FileHeader+"\nsecret=k4.local.oops state=primary\n"))
+	version(5, []byte(fileHeader+"\nsecret=k4.local.oops state=primary\n"))
 	waitFor(t, "an error report", func() bool { return w.Err() != nil })
 	if !primaryIs(w, testKey(t, 4))() {
 		t.Errorf("corrupt version replaced the ring: %v", w.Current())
