@@ -424,4 +424,3 @@ func FormatFile(r *Ring) []byte {
 	b = append(b, '\n')
 	return b
 }
-

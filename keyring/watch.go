@@ -83,6 +83,7 @@ type Watcher struct {
 	log      *slog.Logger
 	onError  func(error)
 	onReload func(*Ring)
+	load     func(path string) (*Ring, error) // LoadFile, except in tests
 
 	cur atomic.Pointer[Ring]
 
@@ -107,6 +108,10 @@ type Watcher struct {
 // A file whose mode is too open is loaded, and the warning is reported
 // through the Logger, OnError and [Watcher.Err].
 func NewWatcher(path string, opts WatchOptions) (*Watcher, error) {
+	return newWatcher(path, opts, LoadFile)
+}
+
+func newWatcher(path string, opts WatchOptions, load func(string) (*Ring, error)) (*Watcher, error) {
 	if opts.Interval < 0 {
 		return nil, errors.New("keyring: negative watch interval")
 	}
@@ -119,12 +124,13 @@ func NewWatcher(path string, opts WatchOptions) (*Watcher, error) {
 		log:      opts.Logger,
 		onError:  opts.OnError,
 		onReload: opts.OnReload,
+		load:     load,
 		stop:     make(chan struct{}),
 	}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
-	r, err := LoadFile(path)
+	r, err := load(path)
 	if r == nil {
 		return nil, err
 	}
@@ -175,7 +181,7 @@ func (w *Watcher) Reload() error {
 	seq := w.started
 	w.mu.Unlock()
 
-	r, err := LoadFile(w.path) // no lock held: the read may take any time
+	r, err := w.load(w.path) // no lock held: the read may take any time
 
 	w.mu.Lock()
 	if w.closed || seq < w.applied {
