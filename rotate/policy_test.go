@@ -12,6 +12,9 @@ import (
 	"satchel.dev/token"
 )
 
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
 // keys is a deterministic key generator for the policy's newKey.
@@ -57,6 +60,29 @@ func stateOf(r *keyring.Ring, k keyring.Key) string {
 	return e.State.String()
 }
 
+// TestLeewayConvention: zero means DefaultLeeway, negative means none,
+// as in the token and middleware packages.
+func TestLeewayConvention(t *testing.T) {
+	t.Parallel()
+	e := keyring.Entry{Retired: t0}
+	base := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 5 * time.Hour}
+	for _, tc := range []struct {
+		leeway, want time.Duration
+	}{
+		{0, rotate.DefaultLeeway},
+		{-1, 0},
+		{-time.Hour, 0},
+		{30 * time.Second, 30 * time.Second},
+		{rotate.MaxLeeway, rotate.MaxLeeway},
+	} {
+		p := base
+		p.Leeway = tc.leeway
+		if got := p.DeleteAt(e).Sub(t0) - 6*time.Hour; got != tc.want {
+			t.Errorf("Leeway %v: DeleteAt allows %v, want %v", tc.leeway, got, tc.want)
+		}
+	}
+}
+
 func TestPolicyValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -69,7 +95,9 @@ func TestPolicyValidate(t *testing.T) {
 		{"no interval", rotate.Policy{Propagation: 1, MaxAge: 1}, false},
 		{"no propagation", rotate.Policy{Interval: 2, MaxAge: 1}, false},
 		{"no max age", rotate.Policy{Interval: 2, Propagation: 1}, false},
-		{"negative leeway", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: -1}, false},
+		{"negative leeway (none)", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: -1}, true},
+		{"max leeway", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: rotate.MaxLeeway}, true},
+		{"leeway above max", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: rotate.MaxLeeway + 1}, false},
 		{"propagation equals interval", rotate.Policy{Interval: 2, Propagation: 2, MaxAge: 1}, false},
 		{"propagation exceeds interval", rotate.Policy{Interval: time.Hour, Propagation: 2 * time.Hour, MaxAge: 1}, false},
 	} {

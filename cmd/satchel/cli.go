@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"satchel.dev/keyring"
+	"satchel.dev/rotate"
 )
 
 // Exit codes.
@@ -198,6 +199,14 @@ func formatDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	}
 	return d.String()
+}
+
+// store returns the Store of the keyring file at path, with the command's
+// clock and key generator.
+func (c *cli) store(path string) *rotate.Store {
+	s := rotate.NewStore(path)
+	s.Now, s.NewKey = c.now, c.newKey
+	return s
 }
 
 // loadRing reads the keyring file at path, or $SATCHEL_KEYS when path is

@@ -18,6 +18,9 @@ import (
 	"satchel.dev/token"
 )
 
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
 // env is an in-process command environment with a settable clock.
@@ -454,9 +457,9 @@ func TestRefusesInvalidKeyrings(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ name, file, want string }{
-		{"no primary", keyring.FileHeader + "\nsecret=" + k1 + " state=retired\nsecret=" + k2 + " state=staged\n", "nokey.txt: no primary key"},
-		{"duplicate id", keyring.FileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k1 + " state=retired\n", `dupid.txt:3: field "secret": the same key as line 2`},
-		{"hand-edited state", keyring.FileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k2 + " state=old\n", `state.txt:3: field "state": unknown state`},
+		{"no primary", fileHeader + "\nsecret=" + k1 + " state=retired\nsecret=" + k2 + " state=staged\n", "nokey.txt: no primary key"},
+		{"duplicate id", fileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k1 + " state=retired\n", `dupid.txt:3: field "secret": the same key as line 2`},
+		{"hand-edited state", fileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k2 + " state=old\n", `state.txt:3: field "state": unknown state`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.SplitN(tc.want, ":", 2)[0])

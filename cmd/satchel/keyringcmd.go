@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"satchel.dev/keyring"
-	"satchel.dev/middleware"
 	"satchel.dev/rotate"
 )
 
@@ -49,14 +47,14 @@ func (c *cli) keyring(args []string) int {
 	return exitUsage
 }
 
-// policyFlags registers the rotation policy's flags on fs, with defaults
-// that match the middleware's (a 14-day session lifetime).
+// policyFlags registers the rotation policy's flags on fs, with the
+// rotate package's defaults (which match the middleware's).
 func policyFlags(fs *flag.FlagSet) *rotate.Policy {
 	p := &rotate.Policy{
-		Interval:    30 * 24 * time.Hour,
-		Propagation: time.Hour,
-		MaxAge:      middleware.DefaultMaxAge,
-		Leeway:      time.Minute,
+		Interval:    rotate.DefaultInterval,
+		Propagation: rotate.DefaultPropagation,
+		MaxAge:      rotate.DefaultMaxAge,
+		Leeway:      rotate.DefaultLeeway,
 	}
 	fs.Var(duration{&p.Interval}, "interval", "how long a key stays primary")
 	fs.Var(duration{&p.Propagation}, "propagation", "how long a new key is staged before promotion;\nmust exceed the slowest time a server takes to reload the keyring")
@@ -92,7 +90,7 @@ func (c *cli) keyringInit(args []string) int {
 	if err != nil {
 		return c.fail("keyring init", err)
 	}
-	if err := rotate.NewStore(*path).Create(context.Background(), r); err != nil {
+	if err := c.store(*path).Create(context.Background(), r); err != nil {
 		return c.fail("keyring init", err)
 	}
 	fmt.Fprintf(c.stdout, "%s: created with %d key(s); primary %s\n", *path, r.Len(), r.Primary().ID())
@@ -233,7 +231,7 @@ func (c *cli) keyringRotate(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, c.now, c.newKey)
+	r, ch, err := c.store(*path).Rotate(ctx, *p)
 	if err != nil {
 		return c.fail("keyring rotate", rotateHint(err, *path))
 	}
@@ -302,7 +300,7 @@ func (c *cli) keyringRevoke(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	r, state, err := rotate.NewStore(*path).Revoke(ctx, *id, c.now, c.newKey)
+	r, state, err := c.store(*path).Revoke(ctx, *id)
 	if err != nil {
 		return c.fail("keyring revoke", revokeHint(err, *path))
 	}
@@ -347,11 +345,7 @@ func checkID(id string) string {
 		}
 		return "that looks like a secret key, not its id; pass the k4.lid id that satchel keyring show lists"
 	}
-	b64, ok := strings.CutPrefix(id, "k4.lid.")
-	if !ok || len(b64) != 44 {
-		return "want a k4.lid id as satchel keyring show lists it"
-	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(b64); err != nil || len(b) != 33 {
+	if !keyring.ValidID(id) {
 		return "want a k4.lid id as satchel keyring show lists it"
 	}
 	return ""
