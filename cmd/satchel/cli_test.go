@@ -240,7 +240,7 @@ func TestKeyringLifecycle(t *testing.T) {
 
 	e.now = t0.Add(10 * time.Hour)
 	dry := e.run(append([]string{"keyring", "rotate", "-file", path, "-dry-run"}, policy...)...)
-	if dry.code != exitOK || !strings.Contains(dry.stdout, "would do: promote "+k2.ID()) {
+	if dry.code != exitOK || !strings.Contains(dry.stdout, ": would promote "+k2.ID()+"; retire "+k1.ID()+" now; next change after that at ") {
 		t.Fatalf("dry run: %q %q", dry.stdout, dry.stderr)
 	}
 	if ringState(t, path, k2) != "staged" {
@@ -580,8 +580,9 @@ func TestInspect(t *testing.T) {
 
 // TestInspectMiddlewareCookie seals a session through the real middleware
 // and opens its cookie with inspect: -cookie and -audience, the name of a
-// NAME=VALUE cookie and the default name (the middleware's with Insecure)
-// reach middleware.ImplicitAssertion as the middleware passes them.
+// NAME=VALUE cookie and the default name (the middleware's default,
+// middleware.DefaultName) reach middleware.ImplicitAssertion as the
+// middleware passes them.
 func TestInspectMiddlewareCookie(t *testing.T) {
 	e := newEnv(t)
 	e.now = time.Now()
@@ -590,7 +591,7 @@ func TestInspectMiddlewareCookie(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	for _, cfg := range []middleware.Config{
-		{Insecure: true},
+		{}, // the default name: inspect needs no -cookie
 		{Insecure: true, Name: "sid", Audience: "shop"},
 		{Name: "__Host-session", Audience: `a "quoted" app`},
 	} {

@@ -138,7 +138,7 @@ func (c *cli) keyringShow(args []string) int {
 			return c.usageErr(fs, "%v", err)
 		}
 	}
-	r, src, err := loadRing(*path)
+	r, src, err := c.loadRing(*path)
 	if err != nil {
 		return c.fail("keyring show", err)
 	}
@@ -208,7 +208,8 @@ func (c *cli) keyringRotate(args []string) int {
 	path := fs.String("file", "", "the keyring file (required)")
 	p := policyFlags(fs)
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
-	timeout := fs.Duration("timeout", time.Minute, "how long to wait for another rotator's lock")
+	timeout := time.Minute
+	fs.Var(duration{&timeout}, "timeout", "how long to wait for another rotator's lock")
 	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
 	}
@@ -216,20 +217,23 @@ func (c *cli) keyringRotate(args []string) int {
 		return c.usageErr(fs, "%v", err)
 	}
 	now := c.now()
+	r, err := c.loadFile(*path) // warns about a file others can read
+	if err != nil {
+		return c.fail("keyring rotate", rotateHint(err, *path))
+	}
 	if *dry {
-		r, err := keyring.LoadFile(*path)
-		if err != nil {
-			return c.fail("keyring rotate", rotateHint(err, *path))
-		}
 		next, ch, err := p.Next(r, now, keyring.GenerateKey)
 		if err != nil {
 			return c.fail("keyring rotate", err)
 		}
-		fmt.Fprintf(c.stdout, "%s: would do: %s\n", *path, describe(ch))
-		fmt.Fprintf(c.stdout, "next change after that: %s\n", formatTime(p.NextChange(next)))
+		if ch.Empty() {
+			fmt.Fprintf(c.stdout, "%s: no change due now; next change at %s\n", *path, formatTime(p.NextChange(r)))
+		} else {
+			fmt.Fprintf(c.stdout, "%s: would %s now; next change after that at %s\n", *path, describe(ch), formatTime(p.NextChange(next)))
+		}
 		return exitOK
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r, ch, err := c.store(*path).Rotate(ctx, *p)
 	if err != nil {
@@ -267,7 +271,8 @@ func (c *cli) keyringRevoke(args []string) int {
 	path := fs.String("file", "", "the keyring file (required)")
 	id := fs.String("id", "", "the k4.lid id of the key to revoke (required)")
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
-	timeout := fs.Duration("timeout", time.Minute, "how long to wait for a rotator's lock")
+	timeout := time.Minute
+	fs.Var(duration{&timeout}, "timeout", "how long to wait for a rotator's lock")
 	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
 	}
@@ -275,7 +280,7 @@ func (c *cli) keyringRevoke(args []string) int {
 		return c.usageErr(fs, "-id: %s", msg)
 	}
 	if *dry {
-		r, err := keyring.LoadFile(*path)
+		r, err := c.loadFile(*path)
 		if err != nil {
 			return c.fail("keyring revoke", revokeHint(err, *path))
 		}
@@ -298,7 +303,7 @@ func (c *cli) keyringRevoke(args []string) int {
 		fmt.Fprintf(c.stdout, "%s: would %s; %d key(s) would remain\n", *path, what, next.Len())
 		return exitOK
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r, state, err := c.store(*path).Revoke(ctx, *id)
 	if err != nil {
