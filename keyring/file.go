@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -276,7 +277,7 @@ func parseEntry(line []byte) (Entry, string, error) {
 		if !ok {
 			return e, "", syntaxErr(fmt.Sprintf("field %d is not of the form name=value", pi+1))
 		}
-		fi := fieldIndex(name)
+		fi := slices.Index(fieldOrder[:], string(name))
 		if fi < 0 {
 			return e, "", syntaxErr(fmt.Sprintf("field %d has an unknown name (want secret, state, created, promoted or retired)", pi+1))
 		}
@@ -304,8 +305,9 @@ func parseEntry(line []byte) (Entry, string, error) {
 			}
 			e.Key = k
 		case fieldState:
-			s, ok := parseStateBytes(value)
-			if !ok {
+			s, err := ParseState(string(value))
+			if err != nil {
+				// ParseState's error quotes the value: keep it out.
 				return e, fname, syntaxErr("unknown state (want staged, primary or retired)")
 			}
 			e.State = s
@@ -331,27 +333,6 @@ func parseEntry(line []byte) (Entry, string, error) {
 		return e, fieldState, syntaxErr("missing (the second field is state=primary, staged or retired)")
 	}
 	return e, "", nil
-}
-
-func fieldIndex(name []byte) int {
-	for i, f := range fieldOrder {
-		if string(name) == f {
-			return i
-		}
-	}
-	return -1
-}
-
-func parseStateBytes(b []byte) (State, bool) {
-	switch string(b) {
-	case "staged":
-		return Staged, true
-	case "primary":
-		return Primary, true
-	case "retired":
-		return Retired, true
-	}
-	return 0, false
 }
 
 // parseTime accepts exactly the text formatTime writes.

@@ -53,6 +53,7 @@ func goldenFile(t testing.TB) (string, []string) {
 }
 
 func TestParseFileGolden(t *testing.T) {
+	t.Parallel()
 	file, _ := goldenFile(t)
 	r, err := keyring.ParseFile([]byte(file))
 	if err != nil {
@@ -99,6 +100,7 @@ func TestParseFileGolden(t *testing.T) {
 }
 
 func TestFormatFileRoundTrip(t *testing.T) {
+	t.Parallel()
 	local := time.FixedZone("CET", 3600)
 	now := time.Date(2026, 11, 27, 6, 7, 8, 900, local) // not UTC, with nanoseconds
 	for _, tc := range []struct {
@@ -166,6 +168,7 @@ func secretFragments(secrets []string) []string {
 }
 
 func TestParseFileErrors(t *testing.T) {
+	t.Parallel()
 	file, secrets := goldenFile(t)
 	lines := strings.SplitAfter(file, "\n")[:5] // header, 3 entries, end line
 	s1, s2 := secrets[0], secrets[1]
@@ -289,6 +292,7 @@ func TestParseFileErrors(t *testing.T) {
 // particular those cut at a line boundary that still hold the primary,
 // which a reader sees while the file is rewritten in place.
 func TestParseFileRefusesPrefixes(t *testing.T) {
+	t.Parallel()
 	golden, _ := goldenFile(t)
 	files := []string{golden}
 	for n := 1; n <= 5; n++ {
@@ -319,6 +323,7 @@ func TestParseFileRefusesPrefixes(t *testing.T) {
 }
 
 func TestLoadFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file, secrets := goldenFile(t)
 	good := filepath.Join(dir, "keyring.txt")
@@ -388,10 +393,14 @@ func TestShortFormAsFile(t *testing.T) {
 // canonical-format contract: whenever ParseFile accepts the mutant,
 // FormatFile reproduces it byte for byte.
 func TestParseFileCanonical(t *testing.T) {
+	t.Parallel()
 	file, secrets := goldenFile(t)
 	alphabet := []byte("0123456789:.-TZ+ \n=abcdeprstkz_AZ\r#")
 	rng := rand.New(rand.NewPCG(1, 2))
-	n := 20000
+	// FuzzParseKeyring (package fuzz) explores further; this many
+	// mutants keep the property checked on every run in well under a
+	// second, race detector included.
+	n := 5000
 	if testing.Short() {
 		n = 2000
 	}

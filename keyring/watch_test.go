@@ -549,7 +549,7 @@ func TestWatcherConcurrentReaders(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var reads atomic.Int64
-	for range 4 {
+	for range 3 {
 		wg.Go(func() {
 			for !stop.Load() {
 				r := w.Current()
@@ -565,7 +565,7 @@ func TestWatcherConcurrentReaders(t *testing.T) {
 			}
 		})
 	}
-	for seed := byte(2); seed <= 20; seed++ {
+	for seed := byte(2); seed <= 10; seed++ {
 		// Let the readers see this version before the next one.
 		for n := reads.Load(); reads.Load() < n+8 && !t.Failed(); {
 			runtime.Gosched()
