@@ -84,6 +84,7 @@ func TestLeewayConvention(t *testing.T) {
 }
 
 func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		p    rotate.Policy
@@ -122,6 +123,7 @@ func TestPolicyValidate(t *testing.T) {
 
 // TestLifecycle walks one key through every step with a fake clock.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, err := rotate.Initial(t0, g.next)
 	if err != nil {
@@ -170,6 +172,7 @@ func TestLifecycle(t *testing.T) {
 // TestOverduePromotionWaitsForPropagation: a rotator that was down past the
 // due time stages a key and still waits Propagation before promoting it.
 func TestOverduePromotionWaitsForPropagation(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	late := t0.Add(100 * time.Hour)
@@ -193,6 +196,7 @@ func TestOverduePromotionWaitsForPropagation(t *testing.T) {
 // that seals must have been in every ring since at least Propagation
 // earlier, and no token is ever sealed with a staged key.
 func TestStagedKeyNeverSeals(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	firstSeen := map[string]time.Time{r.Primary().ID(): t0.Add(-day.Propagation)}
@@ -241,6 +245,7 @@ func TestStagedKeyNeverSeals(t *testing.T) {
 // at every instant up to their expiry plus leeway: they open until then
 // and not after.
 func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	k1 := r.Primary()
@@ -296,6 +301,7 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 // TestPrimaryNeverDeleted: a primary older than any deletion horizon, with
 // a broken key generator, stays primary.
 func TestPrimaryNeverDeleted(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	k := g.key(t)
 	r, _ := keyring.New([]keyring.Entry{{Key: k, State: keyring.Primary, Created: t0, Promoted: t0}})
@@ -318,6 +324,7 @@ func TestPrimaryNeverDeleted(t *testing.T) {
 // TestMissingTimesAreStamped: a ring from SATCHEL_KEYS has no times; the
 // policy stamps them with now instead of guessing.
 func TestMissingTimesAreStamped(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	k1, k2, k3 := g.key(t), g.key(t), g.key(t)
 	r, _ := keyring.New([]keyring.Entry{
@@ -353,6 +360,7 @@ func TestMissingTimesAreStamped(t *testing.T) {
 // TestNextProperties runs random policies over random schedules and checks
 // the invariants at every step.
 func TestNextProperties(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 200 {
 		interval := time.Duration(1+rng.IntN(100)) * time.Minute
@@ -409,6 +417,7 @@ func TestNextProperties(t *testing.T) {
 // TestNextChange checks that NextChange names the first instant at which
 // Next changes the ring, scanning in small steps.
 func TestNextChange(t *testing.T) {
+	t.Parallel()
 	p := rotate.Policy{Interval: 10 * time.Second, Propagation: 3 * time.Second, MaxAge: 7 * time.Second, Leeway: time.Second}
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
@@ -428,6 +437,7 @@ func TestNextChange(t *testing.T) {
 }
 
 func TestNextIsPure(t *testing.T) {
+	t.Parallel()
 	g1, g2 := &keys{}, &keys{}
 	r, _ := rotate.Initial(t0, g1.next)
 	rotate.Initial(t0, g2.next)

@@ -25,6 +25,7 @@ import (
 // TestStoreRevoke revokes a staged key, then the primary, through the
 // store, and checks that refused revocations leave the file alone.
 func TestStoreRevoke(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, first := newFile(t)
 	k1 := first.Primary()
@@ -101,6 +102,7 @@ func TestStoreRevoke(t *testing.T) {
 // TestStoreRevokePrimaryRemovesStaged revokes the primary of a file that
 // holds a staged key: the file afterwards holds neither.
 func TestStoreRevokePrimaryRemovesStaged(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, first := newFile(t)
 	k1 := first.Primary()
@@ -159,6 +161,7 @@ func testStoreRevokeWaitsForLock(t *testing.T) {
 // from then on they give an empty session, and cookies are sealed with the
 // new primary.
 func TestRevokeThroughMiddleware(t *testing.T) {
+	t.Parallel()
 	s, r := newFile(t)
 	leaked := r.Primary().ID()
 	w, err := keyring.NewWatcher(s.Path(), keyring.WatchOptions{Interval: time.Hour, Logger: quiet})

@@ -196,6 +196,7 @@ func testRotatorKeepsLastGoodRing(t *testing.T) {
 }
 
 func TestNewRotatorErrors(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	if _, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{Policy: day, Logger: quiet}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file without Create: %v", err)

@@ -130,6 +130,7 @@ func readFile(t testing.TB, path string) []byte {
 }
 
 func TestStoreCreate(t *testing.T) {
+	t.Parallel()
 	s, r := newFile(t)
 	fi, err := os.Stat(s.Path())
 	if err != nil {
@@ -156,6 +157,7 @@ func TestStoreCreate(t *testing.T) {
 }
 
 func TestStoreRotateWritesOnlyChanges(t *testing.T) {
+	t.Parallel()
 	s, _ := newFile(t)
 	ctx := context.Background()
 	ino := func() uint64 {
@@ -188,6 +190,7 @@ func TestStoreRotateWritesOnlyChanges(t *testing.T) {
 // the new file was in place, so Propagation counts from the moment servers
 // can see a staged key, not from before a slow write.
 func TestRotateStampsAfterWrite(t *testing.T) {
+	t.Parallel()
 	s, _ := newFile(t)
 	ctx := context.Background()
 	slow := func(start time.Time) (func() time.Time, *int) {
@@ -233,6 +236,7 @@ func TestRotateStampsAfterWrite(t *testing.T) {
 // a duplicate key is never rewritten, and the error names the file and
 // line.
 func TestStoreRefusesInvalidFile(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	k1, k2 := g.key(t), g.key(t)
 	line := func(k keyring.Key, state string) string {
@@ -313,6 +317,7 @@ func TestThreat23_KeyringWritesAre0600(t *testing.T) {
 }
 
 func TestStoreFollowsSymlink(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	real, _ := newFile(t)
 	link := filepath.Join(dir, "keyring.txt")
@@ -368,6 +373,7 @@ func testStoreLockWait(t *testing.T) {
 // TestTwoRotatorsGoroutines starts many rotators at once in one process,
 // each with its own Store and lock descriptor: exactly one stages a key.
 func TestTwoRotatorsGoroutines(t *testing.T) {
+	t.Parallel()
 	for round := range 20 {
 		s, _ := newFile(t)
 		now := t0.Add(9 * time.Hour)
