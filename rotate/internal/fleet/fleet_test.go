@@ -191,7 +191,9 @@ func serve(path string, watch time.Duration) {
 func startServer(t *testing.T, path string, watch time.Duration) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serverEnv+"=1", fileEnv+"="+path, watchEnv+"="+watch.String())
+	// Under the race detector a process waits a second before it exits;
+	// the servers are killed anyway, so they need not.
+	cmd.Env = append(os.Environ(), serverEnv+"=1", fileEnv+"="+path, watchEnv+"="+watch.String(), "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
