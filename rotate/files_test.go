@@ -192,7 +192,9 @@ func TestRotatorCallbacksMayCallBack(t *testing.T) {
 	got := strings.Join(events, ", ")
 	mu.Unlock()
 	// OnError's own RunOnce fails too and is reported after it returns.
-	if want := "staged, error, error"; got != want {
+	// (The schedule may add a failure of its own, under a loaded machine:
+	// its first wait can be computed after the clock moved.)
+	if want := "staged, error, error"; !strings.HasPrefix(got, want) || strings.Trim(strings.TrimPrefix(got, want), ", error") != "" {
 		t.Errorf("events %q, want %q", got, want)
 	}
 
