@@ -264,8 +264,7 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 		retire.Add(day.Propagation - time.Nanosecond), // ... at the last instant it may
 	} {
 		t.Run(sealAt.Sub(retire).String(), func(t *testing.T) {
-			exp := sealAt.Add(day.MaxAge)
-			tok, err := token.Seal(k1, &token.Claims{Expiry: exp}, []byte("session"), nil)
+			tok, err := token.Seal(k1, &token.Claims{Expiry: sealAt.Add(day.MaxAge)}, []byte("session"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,6 +272,16 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 				_, err := token.Open(ringAt(now), tok, []byte("session"),
 					&token.Options{Now: func() time.Time { return now }, Leeway: day.Leeway})
 				return err
+			}
+			// The expiry the token carries: Seal may shorten it to a whole
+			// second, never lengthen it.
+			c, err := token.Open(ringAt(sealAt), tok, []byte("session"), &token.Options{Now: func() time.Time { return sealAt }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := c.Expiry
+			if exp.After(sealAt.Add(day.MaxAge)) {
+				t.Fatalf("the token expires at %v, after seal+MaxAge", exp)
 			}
 			for now := sealAt; now.Before(exp.Add(day.Leeway)); now = now.Add(7 * time.Minute) {
 				if err := open(now); err != nil {

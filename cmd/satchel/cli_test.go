@@ -555,7 +555,7 @@ func TestInspect(t *testing.T) {
 		{"wrong audience", []string{"-cookie", "sid", tok}, "invalid token"},
 		{"tampered", []string{"-cookie", "sid", "-audience", "shop", tok[:20] + "A" + tok[21:]}, "invalid token"},
 		{"expired", []string{"-cookie", "sid", "-audience", "shop", "-now", "2026-11-01T10:01:00Z", tok}, "use -now"},
-		{"expired, no leeway", []string{"-cookie", "sid", "-audience", "shop", "-leeway", "0", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
+		{"expired, no leeway", []string{"-cookie", "sid", "-audience", "shop", "-leeway", "-1s", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
 	}
 	for _, f := range fails {
 		r := e.run(append([]string{"inspect", "-file", path}, f.args...)...)

@@ -46,7 +46,7 @@ func (c *cli) inspect(args []string) int {
 	implicit := fs.String("implicit", "", "the exact implicit assertion, instead of -cookie and -audience")
 	at := fs.String("now", "", "open the token as of this RFC 3339 time instead of now")
 	leeway := middleware.DefaultLeeway
-	fs.Var(duration{&leeway}, "leeway", "clock-skew leeway for exp, nbf and iat (the middleware's default)")
+	fs.Var(duration{&leeway}, "leeway", "clock-skew leeway for exp, nbf and iat; 0 means the middleware's default, a negative value none")
 	rest, code, done := c.parse(fs, args)
 	if done {
 		return code
@@ -101,6 +101,12 @@ func (c *cli) inspect(args []string) int {
 	r, src, err := c.loadRing(*path)
 	if err != nil {
 		return c.fail("inspect", err)
+	}
+	switch {
+	case leeway == 0:
+		leeway = middleware.DefaultLeeway
+	case leeway < 0:
+		leeway = -1 // none, in the convention of token.Options
 	}
 	claims, err := token.Open(r, tok, imp, &token.Options{Now: func() time.Time { return now }, Leeway: leeway})
 	if err != nil {
