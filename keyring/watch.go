@@ -70,7 +70,8 @@ type WatchOptions struct {
 // callback or the Logger, so [Watcher.Err], [Watcher.Current] and
 // [Watcher.Close] answer at once even while a read hangs (a hung network
 // mount). Reports are delivered one at a time, in the order they happened,
-// on the polling goroutine or on a goroutine calling [Watcher.Reload].
+// on the polling goroutine, on a goroutine calling [Watcher.Reload], or,
+// for a warning about the first load, in [NewWatcher].
 // OnReload and OnError may call any method of the Watcher, Reload and
 // Close included; a report caused from inside a callback is delivered
 // after that callback returns.
