@@ -60,10 +60,11 @@ type Options struct {
 // good Ring; the failure is reported and the run retried after Poll.
 //
 // OnChange, OnError and the Logger are called outside the Rotator's
-// locks, one at a time and in the order of the runs, on the goroutine of
-// the schedule or of a RunOnce. They may call any method of the Rotator,
-// RunOnce and Close included; the reports of a run started from a
-// callback are delivered after that callback returns.
+// locks, one at a time and in the order of the runs, on a goroutine of the
+// Rotator's own or on the one calling RunOnce (or NewRotator). They may
+// call any method of the Rotator, RunOnce and Close included; the reports
+// of a run started from a callback are delivered after that callback
+// returns.
 //
 // A Rotator is safe for concurrent use. Close stops it. It prints (with
 // any fmt verb, and through slog) as its path and the ids of its Ring.
@@ -126,7 +127,9 @@ func NewRotator(store *Store, opts Options) (*Rotator, error) {
 			return nil, err
 		}
 	}
-	if _, err := rt.runOnce(ctx); err != nil {
+	_, err := rt.runOnce(ctx)
+	rt.deliver()
+	if err != nil {
 		cancel()
 		return nil, err
 	}
@@ -144,9 +147,13 @@ func (rt *Rotator) Current() *keyring.Ring { return rt.cur.Load() }
 // On error the published Ring stays as it was. RunOnce may be called from
 // OnChange or OnError.
 func (rt *Rotator) RunOnce(ctx context.Context) (Changes, error) {
-	return rt.runOnce(ctx)
+	ch, err := rt.runOnce(ctx)
+	rt.deliver()
+	return ch, err
 }
 
+// runOnce runs the policy and queues its reports; the caller delivers
+// them.
 func (rt *Rotator) runOnce(ctx context.Context) (Changes, error) {
 	rt.run.Lock()
 	r, ch, err := rt.store.rotate(ctx, rt.opts.Policy, rt.opts.Now, rt.opts.NewKey)
@@ -172,7 +179,6 @@ func (rt *Rotator) runOnce(ctx context.Context) (Changes, error) {
 		}
 	}
 	rt.run.Unlock()
-	rt.deliver()
 	if err != nil {
 		return Changes{}, err
 	}
@@ -241,21 +247,20 @@ func (rt *Rotator) loop() {
 		}
 		_, err := rt.runOnce(rt.ctx)
 		failed = err != nil
+		// Delivered on another goroutine, so that a callback may call
+		// Close, which waits for this loop to end.
+		go rt.deliver()
 	}
 }
 
 // Close stops the schedule, interrupting a wait for the lock, and waits
-// for a run of the schedule in progress, except when it is called from
-// OnChange or OnError, which it may be: then it returns at once. Current keeps
-// returning the last Ring. Close is idempotent and returns nil.
+// for a run of the schedule in progress to end. The reports of that run
+// may still be delivered after Close returns. Close may be called from
+// OnChange or OnError. Current keeps returning the last Ring. Close is
+// idempotent and returns nil.
 func (rt *Rotator) Close() error {
 	rt.closeOnce.Do(rt.cancel)
-	rt.mu.Lock()
-	inCallback := rt.delivering
-	rt.mu.Unlock()
-	if !inCallback {
-		<-rt.done
-	}
+	<-rt.done
 	return nil
 }
 

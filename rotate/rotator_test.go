@@ -260,3 +260,40 @@ func testRotatorCloseInterruptsLockWait(t *testing.T) {
 		t.Errorf("Close took %v of the bubble's time, want none", d)
 	}
 }
+
+// TestRotatorCloseFromScheduledCallback: an OnChange called for a run of
+// the schedule calls Close, which waits for the schedule to end: the
+// schedule delivers its reports on another goroutine, so this does not
+// wait for itself.
+func TestRotatorCloseFromScheduledCallback(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var rt *rotate.Rotator
+		var closed atomic.Bool
+		ready := make(chan struct{})
+		var err error
+		rt, err = rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Options{
+			Policy: day, Create: true, Logger: quiet,
+			OnChange: func(*keyring.Ring, rotate.Changes) {
+				<-ready
+				rt.Close()
+				closed.Store(true)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(ready)
+		time.Sleep(day.Interval) // the schedule stages a key, and OnChange closes
+		synctest.Wait()
+		if !closed.Load() {
+			t.Fatal("Close inside a scheduled OnChange did not return")
+		}
+		n := rt.Current().Len()
+		time.Sleep(10 * day.Interval)
+		synctest.Wait()
+		if rt.Current().Len() != n {
+			t.Error("the schedule ran after Close")
+		}
+	})
+}
