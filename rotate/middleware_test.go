@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"satchel.dev/keyring"
@@ -39,13 +40,20 @@ func kidOf(t *testing.T, tok string) string {
 // a Rotator on a keyring file is the middleware's Source. A staged key
 // never seals; after the promotion a cookie sealed with the old key is
 // accepted and re-issued under the new one with its values; once the old
-// key is deleted a cookie sealed with it gives an empty session.
+// key is deleted a cookie sealed with it gives an empty session. The
+// Rotator runs in a synctest bubble whose time never moves, so its
+// schedule stays idle and every change comes from the test's RunOnce.
 func TestRotationThroughMiddleware(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testRotationThroughMiddleware)
+}
+
+func testRotationThroughMiddleware(t *testing.T) {
 	clock := newFakeClock(t0)
 	p := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 5 * time.Hour, Leeway: time.Minute}
-	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Unscheduled(rotate.Options{
+	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Options{
 		Policy: p, Create: true, Now: clock.Now, Logger: quiet,
-	}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +153,17 @@ func counterVisitor(t *testing.T, h http.Handler) func(tok string) (string, int6
 		}
 		t.Fatal("no cookie set")
 		return "", 0
+	}
+}
+
+// TestConstantsMatch: rotate keeps its own copies of the middleware's
+// defaults (it imports only keyring), and they must agree.
+func TestConstantsMatch(t *testing.T) {
+	t.Parallel()
+	if rotate.DefaultMaxAge != middleware.DefaultMaxAge {
+		t.Errorf("rotate.DefaultMaxAge %v, middleware.DefaultMaxAge %v", rotate.DefaultMaxAge, middleware.DefaultMaxAge)
+	}
+	if rotate.DefaultLeeway != middleware.DefaultLeeway {
+		t.Errorf("rotate.DefaultLeeway %v, middleware.DefaultLeeway %v", rotate.DefaultLeeway, middleware.DefaultLeeway)
 	}
 }
