@@ -59,9 +59,12 @@
 //     half window and never past the absolute deadline.
 //
 // An unchanged session costs no header. Every Set-Cookie goes with
-// "Vary: Cookie" and, unless the handler chose no-store, private or
-// no-cache, Cache-Control: no-cache="Set-Cookie" so that shared caches do
-// not hand the cookie to someone else. A response that read the session
+// "Vary: Cookie" and a Cache-Control that keeps shared caches from storing
+// it and handing the cookie to someone else: "private" when the handler
+// set no Cache-Control, and otherwise no-cache="Set-Cookie" appended to
+// the handler's policy unless that already holds an unqualified private,
+// no-store or no-cache, or a no-cache naming Set-Cookie. A response that
+// read the session
 // also gets "Vary: Cookie". The cookie's Max-Age is the token's remaining
 // life.
 //

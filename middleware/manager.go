@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"strconv"
-	"strings"
 	"time"
 
 	"satchel.dev/internal/jsonx"
@@ -533,51 +531,4 @@ func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time, out *seale
 	maxAge := int64((exp.Sub(now) + time.Second - 1) / time.Second)
 	*out = sealedSession{tok: tok, exp: exp, maxAge: maxAge}
 	return true, nil
-}
-
-// addValue appends v to h[key]. When h holds no value under key, v goes
-// into slot, one of the response's own one-element arrays, rather than
-// into a new slice; the capacity of one makes any later append copy it.
-func addValue(h http.Header, key, v string, slot *[1]string) {
-	if old := h[key]; len(old) > 0 {
-		h[key] = append(old, v)
-		return
-	}
-	slot[0] = v
-	h[key] = slot[:]
-}
-
-// addVary adds "Cookie" to the Vary header unless it is there already.
-func addVary(h http.Header, slot *[1]string) {
-	for _, v := range h["Vary"] {
-		if containsToken(v, "Cookie") || containsToken(v, "*") {
-			return
-		}
-	}
-	addValue(h, "Vary", "Cookie", slot)
-}
-
-// addNoCache tells shared caches not to store or reuse the Set-Cookie
-// header, keeping any caching policy the handler chose.
-func addNoCache(h http.Header, slot *[1]string) {
-	for _, v := range h["Cache-Control"] {
-		if containsToken(v, "no-store") || containsToken(v, "private") || containsToken(v, "no-cache") {
-			return
-		}
-	}
-	addValue(h, "Cache-Control", `no-cache="Set-Cookie"`, slot)
-}
-
-// containsToken reports whether the comma-separated header value v holds
-// tok (case-insensitively), ignoring any "=value" part.
-func containsToken(v, tok string) bool {
-	for v != "" {
-		var part string
-		part, v, _ = strings.Cut(v, ",")
-		name, _, _ := strings.Cut(part, "=")
-		if strings.EqualFold(textproto.TrimString(name), tok) {
-			return true
-		}
-	}
-	return false
 }
