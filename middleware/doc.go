@@ -92,6 +92,29 @@
 // Nothing the package logs or returns contains a session value, a token or
 // key material.
 //
+// # Lifetimes
+//
+// A session ends at the first of three limits:
+//
+//   - its absolute deadline: its start plus its lifetime, [Config.MaxAge]
+//     by default. The start is the first save; [Session.Renew] keeps it,
+//     so renewing never extends a session, and [Session.Restart] (for a
+//     login) restarts it. [Session.SetLifetime] gives one session another
+//     lifetime, up to [Config.MaxLifetime], for "remember me";
+//   - its idle timeout, when [Config.IdleTimeout] is set: the time since
+//     its cookie was last written, whatever the lifetime;
+//   - its token's exp, which is the earlier of the two as they stood when
+//     the cookie was written. A server whose Config is now stricter (a
+//     shorter MaxAge, MaxLifetime or IdleTimeout) applies its own limits
+//     to older cookies too.
+//
+// The cookie's Max-Age is the token's remaining life, except for a
+// browser-session cookie ([Session.SetBrowserOnly]), which has none: the
+// browser drops it when it closes, and the token still expires as above.
+// The start, a lifetime other than MaxAge and the browser-session choice
+// travel in the token as the claims satchel_start, satchel_lifetime and
+// satchel_browser, written only when they differ from the defaults.
+//
 // # Expiry, rotation and revocation
 //
 // Every token carries its expiry, the session's creation time and id; the
