@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"satchel.dev/token"
 )
 
 // Defaults that a zero [Config] stands for.
@@ -21,11 +23,12 @@ const (
 	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
 	DefaultMaxAge = 14 * 24 * time.Hour
 	// DefaultLeeway is the clock skew between servers that a zero
-	// [Config.Leeway] tolerates. Servers in a fleet disagree by
-	// milliseconds to seconds even under NTP; without leeway a cookie
-	// sealed by a server whose clock runs ahead would be refused, as not
-	// yet valid, by one whose clock runs behind, logging the user out.
-	DefaultLeeway = time.Minute
+	// [Config.Leeway] tolerates: [token.DefaultLeeway], one minute.
+	// Servers in a fleet disagree by milliseconds to seconds even under
+	// NTP; without leeway a cookie sealed by a server whose clock runs
+	// ahead would be refused, as not yet valid, by one whose clock runs
+	// behind, logging the user out.
+	DefaultLeeway = token.DefaultLeeway
 	// CookieLimit is the largest "name=value" that browsers keep for one
 	// cookie. A longer cookie is dropped without a word, so satchel refuses
 	// to send one.
@@ -102,7 +105,9 @@ type Config struct {
 	// and MaxAge are enforced up to Leeway late. Zero means
 	// [DefaultLeeway]; set a negative value, e.g. -1, to allow no skew at
 	// all. Keep it at least the worst skew between your servers, and use
-	// the same value as the rotation policy's Leeway.
+	// the same value as the rotation policy's Leeway. [New] refuses a
+	// value above [token.MaxLeeway] (five minutes): a larger one would keep
+	// expired cookies alive for longer than clock skew explains.
 	Leeway time.Duration
 
 	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
@@ -249,6 +254,8 @@ func (c Config) normalize() (Config, error) {
 		c.Leeway = DefaultLeeway
 	case c.Leeway < 0:
 		c.Leeway = 0 // none, as asked
+	case c.Leeway > token.MaxLeeway:
+		return bad("Leeway %v exceeds token.MaxLeeway (%v)", c.Leeway, token.MaxLeeway)
 	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	tests := []struct {
 		name string
@@ -40,6 +43,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"audience not utf8", middleware.Config{Audience: "\xff"}, "UTF-8"},
 		{"too many chunks", middleware.Config{MaxChunks: middleware.MaxChunksLimit + 1}, "MaxChunks"},
 		{"negative chunks", middleware.Config{MaxChunks: -1}, "MaxChunks"},
+		{"leeway past token.MaxLeeway", middleware.Config{Leeway: token.MaxLeeway + time.Second}, "MaxLeeway"},
+		{"max lifetime below max age", middleware.Config{MaxAge: time.Hour, MaxLifetime: time.Minute}, "below MaxAge"},
+		{"max age past 400 days", middleware.Config{MaxAge: 401 * 24 * time.Hour}, "exceeds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +59,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
 			}
+			if !errors.Is(err, middleware.ErrConfig) {
+				t.Errorf("error %q does not wrap ErrConfig", err)
+			}
 		})
+	}
+	// The bounds themselves are accepted.
+	for _, cfg := range []middleware.Config{
+		{Leeway: token.MaxLeeway},
+		{MaxAge: 400 * 24 * time.Hour},
+		{MaxAge: time.Hour, MaxLifetime: 400 * 24 * time.Hour},
+	} {
+		if _, err := middleware.New(ring, cfg); err != nil {
+			t.Errorf("New(%+v): %v", cfg, err)
+		}
 	}
 }
 

@@ -248,7 +248,7 @@ func sealFor(t testing.TB, m *middleware.Manager, key keyring.Key, created, exp 
 }
 
 // openToken opens a cookie value as m would, at now.
-func openToken(t testing.TB, m *middleware.Manager, ring *keyring.Ring, tok string, now time.Time) *token.Claims {
+func openToken(t testing.TB, m *middleware.Manager, ring *keyring.Ring, tok string, now time.Time) *token.Opened {
 	t.Helper()
 	c, err := token.Open(ring, tok, m.Implicit(), &token.Options{MaxSize: 1 << 16, Now: func() time.Time { return now }})
 	if err != nil {

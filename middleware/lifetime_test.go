@@ -2,7 +2,6 @@ package middleware_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -259,18 +258,4 @@ func mapPairs(m map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
-}
-
-func TestLifetimeConfigBounds(t *testing.T) {
-	t.Parallel()
-	ring := newRing(t, newKey(t))
-	for _, cfg := range []middleware.Config{
-		{MaxAge: time.Hour, MaxLifetime: time.Minute},
-		{MaxLifetime: 401 * 24 * time.Hour},
-		{MaxAge: 401 * 24 * time.Hour},
-	} {
-		if _, err := middleware.New(ring, cfg); !errors.Is(err, middleware.ErrConfig) {
-			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
-		}
-	}
 }
