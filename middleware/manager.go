@@ -307,6 +307,7 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 	s.id = c.ID
 	s.subject = c.Subject
 	s.browser = meta.browser
+	s.flashes = meta.flashes
 	s.issued = c.IssuedAt
 	s.expires = c.Expiry
 	s.keyID = c.KeyID
