@@ -29,9 +29,14 @@ const (
 	// ahead would be refused, as not yet valid, by one whose clock runs
 	// behind, logging the user out.
 	DefaultLeeway = token.DefaultLeeway
-	// CookieLimit is the largest "name=value" that browsers keep for one
-	// cookie. A longer cookie is dropped without a word, so satchel refuses
-	// to send one.
+	// CookieLimit is 4096 bytes, the largest "name=value" that browsers
+	// keep for one cookie (RFC 6265bis; the same number as
+	// [token.DefaultMaxSize]). A longer cookie is dropped without a word.
+	// The middleware keeps a wider margin: each cookie's whole Set-Cookie
+	// header line, "Set-Cookie: " and the attributes included, stays
+	// within CookieLimit, because some front-end proxies drop every cookie
+	// of a response with a longer line. A session that does not fit is
+	// never sent: the ErrorHandler receives [ErrTooLarge].
 	CookieLimit = 4096
 	// MaxChunksLimit bounds [Config.MaxChunks].
 	MaxChunksLimit = 8
@@ -265,9 +270,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
-	}
-	if c.MaxChunks > 1 && len(c.Name)+len(".0=")+2 >= CookieLimit/2 {
-		return bad("cookie name is too long to chunk")
 	}
 	return c, nil
 }

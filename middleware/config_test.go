@@ -224,3 +224,31 @@ func TestExpiryLeeway(t *testing.T) {
 		t.Fatalf("past the deadline plus the leeway: %q", r.body)
 	}
 }
+
+// The implicit assertion's bytes are a wire format: code in another
+// language must reproduce them to open a session token. These vectors pin
+// the rules in ImplicitAssertion's documentation.
+func TestImplicitAssertionBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, aud, want string }{
+		{"__Host-session", "", `{"satchel":"session","cookie":"__Host-session","aud":""}`},
+		{"sid", "shop", `{"satchel":"session","cookie":"sid","aud":"shop"}`},
+		{"s", "a\"b\\c\n\r\t\x01\x1f é</>&\u2028\u2029", `{"satchel":"session","cookie":"s","aud":"a\"b\\c\n\r\t\u0001\u001f é</>&\u2028\u2029"}`},
+	}
+	for _, tt := range tests {
+		if got := string(middleware.ImplicitAssertion(tt.name, tt.aud)); got != tt.want {
+			t.Errorf("ImplicitAssertion(%q, %q)\n got %s\nwant %s", tt.name, tt.aud, got, tt.want)
+		}
+	}
+	// A Manager binds exactly these bytes: its token opens under them.
+	ring := newRing(t, newKey(t))
+	m := newManager(t, ring, middleware.Config{Name: "sid", Audience: "shop", Now: func() time.Time { return t0 }})
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("k", "v")
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	tok := rec.Result().Cookies()[0].Value
+	if _, err := token.Open(ring, tok, []byte(tests[1].want), &token.Options{Now: func() time.Time { return t0 }}); err != nil {
+		t.Errorf("the token does not open under the documented bytes: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 const cookieName = "__Host-session"
@@ -130,6 +131,62 @@ func TestCacheControlQualifiedDirectivesDoNotHideSetCookie(t *testing.T) {
 	}
 }
 
+// Issue 11: a full chunk's Set-Cookie line, header name and attributes
+// included, stays within 4096 bytes, even with a long Domain and Path and
+// the longest Max-Age; some front-end proxies drop every cookie of a
+// response with a longer line.
+func TestSetCookieLineWithinLimit(t *testing.T) {
+	t.Parallel()
+	cfg := middleware.Config{
+		Name: "__Secure-a-rather-long-session-cookie-name", Domain: "accounts.eu-west.example-retailer.com",
+		Path: "/storefront/checkout/account-area", SameSite: http.SameSiteNoneMode,
+		MaxAge: time.Hour, MaxLifetime: 400 * 24 * time.Hour, MaxChunks: 2,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "too large", http.StatusInternalServerError)
+		},
+	}
+	m := newManager(t, newRing(t, newKey(t)), cfg)
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(r.URL.Query().Get("n"), &n)
+		s := middleware.Get(r)
+		s.Set("v", strings.Repeat("a", n))
+		s.SetLifetime(400 * 24 * time.Hour) // the longest Max-Age
+	}))
+	set := func(n int) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("https://accounts.eu-west.example-retailer.com/storefront/checkout/account-area?n=%d", n), nil))
+		return rec
+	}
+	// The largest value that still fits, by bisection.
+	lo, hi := 0, 2*middleware.CookieLimit
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		if set(mid).Code == 200 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	lines := set(lo).Result().Header.Values("Set-Cookie")
+	if len(lines) != 2 {
+		t.Fatalf("largest session: Set-Cookie %q, want two chunks", lines)
+	}
+	for _, sc := range lines {
+		line := "Set-Cookie: " + sc
+		if len(line) > middleware.CookieLimit {
+			t.Errorf("a %d-byte Set-Cookie line was sent", len(line))
+		}
+		// Not wasteful either: each chunk is filled to within a few bytes.
+		if strings.Contains(sc, "v4.local.") && len(line) < middleware.CookieLimit-8 {
+			t.Errorf("the first chunk's line is only %d bytes", len(line))
+		}
+		if !strings.Contains(sc, "Max-Age=34560000") {
+			t.Errorf("not the longest Max-Age: %.80q", sc)
+		}
+	}
+}
+
 func TestTypedValuesRoundTrip(t *testing.T) {
 	when := time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.FixedZone("X", 3600))
 	type item struct {
@@ -239,13 +296,13 @@ func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
 		middleware.Get(r).Set("n", r.URL.Query().Get("n"))
 	}))
 	key := hs.src.Current().Primary()
-	tok := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "sid", map[string]any{"keep": json.RawMessage(odd)})
+	tok := sealFor(t, key, t0, t0.Add(time.Hour), "sid", map[string]any{"keep": json.RawMessage(odd)})
 	hs.setJar(cookieName + "=" + tok)
 	for _, n := range []string{"1", "2"} {
 		if r := hs.get("/?n=" + n); len(r.cookies) != 1 {
 			t.Fatalf("Set-Cookie %q", r.cookies)
 		}
-		c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+		c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 		if got := string(c.Data["keep"].(json.RawMessage)); got != odd {
 			t.Fatalf("untouched value was re-encoded: %s", got)
 		}
@@ -327,7 +384,7 @@ func TestRotationReencrypts(t *testing.T) {
 	hs := newHarness(t, middleware.Config{}, kv())
 	k1 := hs.src.Current().Primary()
 	hs.get("/set?user=ada")
-	if c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
+	if c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
 		t.Fatalf("sealed with %s, want %s", c.KeyID, k1.ID())
 	}
 	k2 := newKey(t)
@@ -336,7 +393,7 @@ func TestRotationReencrypts(t *testing.T) {
 	if r.body != "ada" || len(r.cookies) != 1 {
 		t.Fatalf("after rotation: body %q, Set-Cookie %q; want the session re-issued", r.body, r.cookies)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if c.KeyID != k2.ID() {
 		t.Errorf("re-issued under %s, want the new primary %s", c.KeyID, k2.ID())
 	}
@@ -440,7 +497,7 @@ func TestFlashShowsOnce(t *testing.T) {
 	hs.get("/?flash=Saved.")
 	hs.get("/?flash=Bad+card.&cat=error")
 	hs.get("/?flash=Added+tea.")
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if got := raw(c.Extra["satchel_flash"]); got != `[{"message":"Saved."},{"category":"error","message":"Bad card."},{"message":"Added tea."}]` {
 		t.Errorf("satchel_flash claim %s", got)
 	}
@@ -560,7 +617,7 @@ func TestLateChangeIsReported(t *testing.T) {
 	if !strings.Contains(reported[0].Error(), `Set("late")`) || !isErr(reported[0], middleware.ErrLateChange) {
 		t.Errorf("reported %v", reported[0])
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if _, ok := c.Data["late"]; ok {
 		t.Error("the late value reached the cookie")
 	}
@@ -586,11 +643,11 @@ func TestLateChangeDefaultHandlerLogs(t *testing.T) {
 func TestBadCookiesGiveEmptySession(t *testing.T) {
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
 	key := hs.src.Current().Primary()
-	valid := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "sid", map[string]any{"user": "ada"})
-	other := sealFor(t, hs.m, newKey(t), t0, t0.Add(time.Hour), "sid", map[string]any{"user": "eve"})
-	expired := sealFor(t, hs.m, key, t0.Add(-2*time.Hour), t0.Add(-time.Hour), "sid", map[string]any{"user": "ada"})
-	future := sealFor(t, hs.m, key, t0.Add(time.Hour), t0.Add(2*time.Hour), "sid", map[string]any{"user": "ada"})
-	noID := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "", map[string]any{"user": "ada"})
+	valid := sealFor(t, key, t0, t0.Add(time.Hour), "sid", map[string]any{"user": "ada"})
+	other := sealFor(t, newKey(t), t0, t0.Add(time.Hour), "sid", map[string]any{"user": "eve"})
+	expired := sealFor(t, key, t0.Add(-2*time.Hour), t0.Add(-time.Hour), "sid", map[string]any{"user": "ada"})
+	future := sealFor(t, key, t0.Add(time.Hour), t0.Add(2*time.Hour), "sid", map[string]any{"user": "ada"})
+	noID := sealFor(t, key, t0, t0.Add(time.Hour), "", map[string]any{"user": "ada"})
 	tampered := []byte(valid)
 	tampered[len("v4.local.")+40] ^= 1
 
@@ -610,7 +667,7 @@ func TestBadCookiesGiveEmptySession(t *testing.T) {
 		{"unknown key", []string{cookieName + "=" + other}, "unknown key"},
 		{"expired", []string{cookieName + "=" + expired}, "expired"},
 		{"not yet valid", []string{cookieName + "=" + future}, "not yet valid"},
-		{"not a session token", []string{cookieName + "=" + noID}, "not a session token"},
+		{"not a session token", []string{cookieName + "=" + noID}, "not a session token: no jti (session id) claim; every token the middleware seals has jti, nbf and iat"},
 		{"oversized", []string{cookieName + "=" + valid + strings.Repeat("A", 5000)}, "too large"},
 		{"duplicate", []string{cookieName + "=" + valid, cookieName + "=" + valid}, "duplicate cookie"},
 	}
@@ -744,9 +801,8 @@ func TestChunking(t *testing.T) {
 		t.Fatalf("5000 bytes: Set-Cookie %q", r.cookies)
 	}
 	for _, sc := range r.cookies {
-		c := cookieAttrs(t, sc)
-		if len(c.Name)+1+len(c.Value) > middleware.CookieLimit {
-			t.Errorf("chunk %s is %d bytes", c.Name, len(c.Name)+1+len(c.Value))
+		if line := "Set-Cookie: " + sc; len(line) > middleware.CookieLimit {
+			t.Errorf("chunk %s has a %d-byte Set-Cookie line", cookieAttrs(t, sc).Name, len(line))
 		}
 	}
 	if diff := cmp.Diff([]string{cookieName, cookieName + ".1"}, names()); diff != "" {
@@ -892,10 +948,40 @@ func TestDecodeMatchesFieldNamesExactly(t *testing.T) {
 		t.Errorf("next request: %s, want %s", got, want)
 	}
 	// The same from a token sealed elsewhere.
-	tok := sealFor(t, hs.m, hs.src.Current().Primary(), hs.clock.Now(), hs.clock.Now().Add(time.Hour), "AAAAAAAAAAAAAAAAAAAAAA",
+	tok := sealFor(t, hs.src.Current().Primary(), hs.clock.Now(), hs.clock.Now().Add(time.Hour), "AAAAAAAAAAAAAAAAAAAAAA",
 		map[string]any{"acct": json.RawMessage(`{"role":"admin","Role":"user"}`), "lower": json.RawMessage(`{"ROLE":"admin"}`)})
 	hs.setJar(cookieName + "=" + tok)
 	if got := hs.get("/").body; got != want {
 		t.Errorf("from a sealed cookie: %s, want %s", got, want)
+	}
+}
+
+// A token sealed by hand without the session claims is refused, and the
+// debug log says which claims are missing.
+func TestHandSealedTokenWithoutSessionClaims(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, middleware.Config{}, kv())
+	key := hs.src.Current().Primary()
+	for _, tt := range []struct {
+		claims token.Claims
+		want   string
+	}{
+		{token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0, NotBefore: t0}, "no jti (session id) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0, ID: "sid"}, "no nbf (id issued) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour), NotBefore: t0, ID: "sid"}, "no iat (last written) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour)}, "no jti (session id), no nbf (id issued), no iat (last written) claim"},
+	} {
+		tt.claims.Data = map[string]any{"user": "ada"}
+		tok, err := token.Seal(key, &tt.claims, implicit, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.setJar(cookieName + "=" + tok)
+		if got := hs.get("/get?k=user").body; got != "<none>" {
+			t.Errorf("%s: opened as %q", tt.want, got)
+		}
+		if !strings.Contains(hs.logs.String(), tt.want) {
+			t.Errorf("log does not say %q:\n%s", tt.want, hs.logs.String())
+		}
 	}
 }
