@@ -6,7 +6,7 @@
 # with ./cmd/chart, profiles satchel's typical-payload paths, and writes
 # BENCHMARKS.md. Raw outputs stay in results/.
 #
-#   bench/run.sh                       # COUNT=10 BENCHTIME=200ms LOADTIME=1s
+#   bench/run.sh                       # COUNT=10 BENCHTIME=200ms LOADTIME=1s PROFILETIME=2s
 #   COUNT=6 BENCHTIME=100ms bench/run.sh
 #   REPORT_ONLY=1 bench/run.sh         # rewrite BENCHMARKS.md from results/
 set -euo pipefail
@@ -15,6 +15,7 @@ cd "$(dirname "$0")"
 COUNT="${COUNT:-10}"
 BENCHTIME="${BENCHTIME:-200ms}"
 LOADTIME="${LOADTIME:-1s}"
+PROFILETIME="${PROFILETIME:-2s}"
 out=results
 mkdir -p "$out"
 if [ -z "${REPORT_ONLY:-}" ]; then
@@ -51,10 +52,11 @@ go run ./cmd/chart -token "$out/token.csv" -middleware "$out/middleware.csv" -lo
 	-svg chart.svg -md "$out/ratios.md"
 
 if [ -z "${REPORT_ONLY:-}" ]; then
-# CPU profiles of satchel on the typical payload: the top entries say
+# CPU profiles of satchel on the typical payload with the cart as structs
+# (typical-struct), as real applications store it: the top entries say
 # where the time goes when a target is missed.
 profile() { # name benchmark-regexp
-	"$out/bench.test" -test.run='^$' -test.bench="$2" -test.benchtime=2s -test.cpuprofile="$out/$1.prof" >/dev/null
+	"$out/bench.test" -test.run='^$' -test.bench="$2" -test.benchtime="$PROFILETIME" -test.cpuprofile="$out/$1.prof" >/dev/null
 	echo "top 15 by flat time:"
 	go tool pprof -top -nodecount=15 "$out/bench.test" "$out/$1.prof" 2>/dev/null | sed -n '/flat%/,$p'
 	echo
@@ -63,13 +65,13 @@ profile() { # name benchmark-regexp
 		grep -E 'satchel\.dev/(token|middleware|internal|keyring)|x/crypto|encoding/(json|base64)' | head -20 || true
 }
 {
-	echo "#### Seal, typical (BenchmarkSeal/p=typical/lib=satchel)"; echo '```'
-	profile seal '^BenchmarkSeal$/^p=typical$/^lib=satchel$'; echo '```'
-	echo "#### Open, typical (BenchmarkOpen/p=typical/lib=satchel)"; echo '```'
-	profile open '^BenchmarkOpen$/^p=typical$/^lib=satchel$'; echo '```'
+	echo "#### Seal, typical-struct (BenchmarkSeal/p=typical-struct/lib=satchel)"; echo '```'
+	profile seal '^BenchmarkSeal$/^p=typical-struct$/^lib=satchel$'; echo '```'
+	echo "#### Open and decode every value, typical-struct (BenchmarkOpen/p=typical-struct/lib=satchel+decode)"; echo '```'
+	profile open '^BenchmarkOpen$/^p=typical-struct$/^lib=satchel\+decode$'; echo '```'
 	echo "#### Full middleware request, typical (BenchmarkMiddleware/op=full/p=typical/lib=satchel)"; echo '```'
 	profile full '^BenchmarkMiddleware$/^op=full$/^p=typical$/^lib=satchel$'; echo '```'
-	echo "#### Loopback load, write requests (BenchmarkLoad/kind=write/server=satchel)"; echo '```'
+	echo "#### Loopback load, write requests, typical-struct (BenchmarkLoad/kind=write/server=satchel)"; echo '```'
 	profile loadwrite '^BenchmarkLoad$/^kind=write$/^server=satchel$'; echo '```'
 } >"$out/profiles.md"
 "$out/bench.test" -test.run='^TestSizes$' -test.v | grep 'p=' | sed 's/^ *token_test.go:[0-9]*: //' >"$out/sizes.txt"
@@ -118,8 +120,11 @@ go run ./cmd/chart -token results/token.csv -middleware results/middleware.csv -
 
 What each benchmark does: see the doc comments of \`peers.go\` (token
 codecs), \`middleware_test.go\` (request stacks) and \`load_test.go\`
-(loopback load). The payloads are the shared fixtures (DESIGN.md,
-"Benchmark fixtures"); B/s counts the payload's JSON bytes.
+(loopback load). The payloads are the shared fixtures of
+\`internal/benchfix\`: small, typical and large, and typical and large
+again with the cart as a struct slice (\`-struct\`, \`[]Item\` with json
+tags) and as \`[]map[string]any\` (\`-maps\`). The load benchmark uses
+typical-struct. B/s counts the payload's JSON bytes.
 
 ## Chart
 
