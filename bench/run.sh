@@ -28,6 +28,7 @@ for i in $(seq "$COUNT"); do
 	"$out/bench.test" -test.run='^$' -test.bench='^Benchmark(Seal|Open)$' -test.benchtime="$BENCHTIME" >>"$out/token.txt"
 	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkMiddleware$' -test.benchtime="$BENCHTIME" >>"$out/middleware.txt"
 	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkLoad$' -test.benchtime="$LOADTIME" >>"$out/load.txt"
+	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkPrimitives$' -test.benchtime="$BENCHTIME" >>"$out/primitives.txt"
 done
 finished=$(date -u +%FT%TZ)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -45,6 +46,7 @@ tables() { awk 'BEGIN { RS = ""; ORS = "\n\n" } !/ B\/s /'; }
 bs -col /lib "$out/token.txt" | tables >"$out/token.benchstat.txt"
 bs -col /lib "$out/middleware.txt" | tables >"$out/middleware.benchstat.txt"
 bs -col /server "$out/load.txt" | tables >"$out/load.benchstat.txt"
+bs -col /alg "$out/primitives.txt" | tables >"$out/primitives.benchstat.txt"
 bs -col /lib -format csv "$out/token.txt" >"$out/token.csv"
 bs -col /lib -format csv "$out/middleware.txt" >"$out/middleware.csv"
 bs -col /server -format csv "$out/load.txt" >"$out/load.csv"
@@ -111,19 +113,22 @@ for i in \$(seq ${COUNT}); do
   results/bench.test -test.run='^\$' -test.bench='^Benchmark(Seal|Open)\$' -test.benchtime=${BENCHTIME} >> results/token.txt
   results/bench.test -test.run='^\$' -test.bench='^BenchmarkMiddleware\$' -test.benchtime=${BENCHTIME} >> results/middleware.txt
   results/bench.test -test.run='^\$' -test.bench='^BenchmarkLoad\$' -test.benchtime=${LOADTIME} >> results/load.txt
+  results/bench.test -test.run='^\$' -test.bench='^BenchmarkPrimitives\$' -test.benchtime=${BENCHTIME} >> results/primitives.txt
 done
 go tool benchstat -col /lib results/token.txt
 go tool benchstat -col /lib results/middleware.txt
 go tool benchstat -col /server results/load.txt
+go tool benchstat -col /alg results/primitives.txt
 go run ./cmd/chart -token results/token.csv -middleware results/middleware.csv -load results/load.csv -svg chart.svg -md results/ratios.md
 \`\`\`
 
 What each benchmark does: see the doc comments of \`peers.go\` (token
-codecs), \`middleware_test.go\` (request stacks) and \`load_test.go\`
-(loopback load). The payloads are the shared fixtures of
-\`internal/benchfix\`: small, typical and large, and typical and large
-again with the cart as a struct slice (\`-struct\`, \`[]Item\` with json
-tags) and as \`[]map[string]any\` (\`-maps\`). The load benchmark uses
+codecs), \`middleware_test.go\` (request stacks), \`load_test.go\`
+(loopback load) and \`primitives_test.go\` (the primitives alone).
+The payloads are the shared fixtures of \`internal/benchfix\`: small,
+typical and large, and typical and large again with the cart as a struct
+slice (\`-struct\`, \`[]Item\` with json tags) and as
+\`[]map[string]any\` (\`-maps\`). The load benchmark uses
 typical-struct. B/s counts the payload's JSON bytes.
 
 ## Chart
@@ -156,7 +161,13 @@ HEAD
 	cat "$out/load.benchstat.txt"
 	echo '```'
 	echo
-	echo "## CPU profiles of satchel, typical payload"
+	echo "## benchstat: primitives (v4.local's against securecookie's, per call with setup)"
+	echo
+	echo '```'
+	cat "$out/primitives.benchstat.txt"
+	echo '```'
+	echo
+	echo "## CPU profiles of satchel, typical-struct payload"
 	echo
 	cat "$out/profiles.md"
 	echo
