@@ -158,8 +158,9 @@ type Config struct {
 
 	// ErrorHandler is called when the session cannot be saved: the sealed
 	// session exceeds the cookie size ([ErrTooLarge]), a value cannot be
-	// encoded, or a change arrived after the response headers were sent
-	// ([ErrLateChange]). For every error but ErrLateChange the headers can
+	// encoded, the sign-out of a destroyed or renewed session could not be
+	// recorded ([ErrRevocation]), or a change arrived after the response
+	// headers were sent ([ErrLateChange]). For every error but ErrLateChange the headers can
 	// still change: if the ErrorHandler writes a response, whatever the
 	// handler writes afterwards is discarded; if it writes nothing, the
 	// handler's response goes out without the cookie. For ErrLateChange it
