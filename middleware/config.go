@@ -139,7 +139,8 @@ type Config struct {
 
 	// Import, when set, adopts a session cookie written by another library
 	// (see [Importer]) when the request carries no valid session of this
-	// Manager. Adopted values become the session and are sealed into this
+	// Manager and does carry a cookie named as the one [Importer.Expire]
+	// deletes. Adopted values become the session and are sealed into this
 	// Manager's cookie in the same response, which also deletes the legacy
 	// cookie. A legacy cookie that is forged, expired or unreadable gives
 	// an empty session and a log line, and is deleted too. Import never

@@ -383,7 +383,6 @@ func (m *Manager) adopt(s *Session, r *http.Request) {
 	}
 	s.vals = raw
 	s.dirty = true
-	s.adopted = true
 }
 
 // sessionIDSample has the length of every session id, for size probes.
@@ -481,7 +480,7 @@ func (m *Manager) commit(w *responseWriter) error {
 	rv := m.cfg.Revocations
 	if act == actSeal && rv != nil &&
 		(loaded && !destroyed && rv.Revoked(orig.id, orig.subject, orig.created) ||
-			rv.Revoked(cur.id, cur.subject, cur.created)) {
+			cur != orig.key() && rv.Revoked(cur.id, cur.subject, cur.created)) {
 		m.reject(r.Context(), "revoked while the request ran; not saved")
 		act = actNone
 		if s.present != 0 {

@@ -47,7 +47,6 @@ type Session struct {
 	renewed   bool
 	destroyed bool
 	legacy    bool // the request carried Config.Import's cookie: delete it
-	adopted   bool // the values came from Config.Import
 
 	accessed     bool
 	committed    bool
@@ -61,6 +60,9 @@ type identity struct {
 	created time.Time
 	expires time.Time
 }
+
+// key is i without its expiry: what Revoked is asked about.
+func (i identity) key() identity { return identity{id: i.id, subject: i.subject, created: i.created} }
 
 // newID gives s a fresh random id and creation time.
 func (s *Session) newID(now time.Time) {

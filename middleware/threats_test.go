@@ -17,6 +17,7 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 // Threat 2: a token sealed for cookie A fails as cookie B, and under another
@@ -326,8 +327,8 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) {
-			t.Errorf("ErrorHandler got %v", got)
+		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) || !isErr(got[len(got)-1], token.ErrTooLarge) {
+			t.Errorf("ErrorHandler got %v, want ErrTooLarge wrapping token.ErrTooLarge", got)
 		}
 	})
 	t.Run("open", func(t *testing.T) {
