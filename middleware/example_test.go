@@ -7,8 +7,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"time"
 	"strings"
+	"time"
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
