@@ -269,9 +269,12 @@ func ceilUnix(t time.Time) int64 {
 // Session creation times are whole seconds, so a session created in the
 // same second as at may have begun just before the sign-out or just after;
 // the Set takes the safe side and revokes it. A handler that signs a user
-// out everywhere and keeps the current session (after a password change,
-// say) calls [satchel.dev/middleware.Session.Renew] first and passes the new id in
-// keep. A fresh login later in the same second is refused once; the next
+// out everywhere but keeps the current session (after a password change,
+// say) notes the session's id, calls
+// [satchel.dev/middleware.Session.Renew], and passes both the old and the
+// new id in keep: the middleware checks the session the request opened
+// before writing the renewed one, and signs the old id out itself once it
+// has. A fresh login later in the mark's second is refused once; the next
 // one is not.
 //
 // Two marks for one subject combine to the later second; marks in the same
