@@ -169,10 +169,10 @@ func validID(id string) bool {
 	return true
 }
 
-// parseUnix reads a positive decimal count of seconds that fits a
-// time.Time sensibly (before the year 10000).
+// parseUnix reads a positive count of seconds, plain decimal digits
+// without a leading zero, before the year 10000.
 func parseUnix(s string) (time.Time, error) {
-	if s == "" || len(s) > 12 || (s[0] == '0' && len(s) > 1) {
+	if s == "" || len(s) > 12 || s[0] == '0' || strings.Trim(s, "0123456789") != "" {
 		return time.Time{}, fmt.Errorf("%w: bad time", errEntry)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)

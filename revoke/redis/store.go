@@ -30,11 +30,11 @@ const (
 )
 
 const (
-	readCount   = 256                    // entries per XREAD
-	readBlock   = 500 * time.Millisecond // XREAD BLOCK: bounds Close and staleness
-	backoffMin  = 50 * time.Millisecond
-	backoffMax  = 2 * time.Second
-	maxStream   = 256         // longest stream key accepted
+	readCount  = 256                    // entries per XREAD
+	readBlock  = 500 * time.Millisecond // XREAD BLOCK: bounds Close and staleness
+	backoffMin = 50 * time.Millisecond
+	backoffMax = 2 * time.Second
+	maxStream  = 256 // longest stream key accepted
 )
 
 // Config configures a [Store].

@@ -1,0 +1,180 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// redisServer is a redis-server the test started on a free loopback port,
+// with its own directory and the append-only file on (fsync always), so a
+// killed server restarts with every write it acknowledged.
+type redisServer struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// findRedis returns the redis-server binary, skipping the test when it is
+// missing (failing under CI=true, where it must be installed).
+func findRedis(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/redis-server"); err == nil {
+		return "/usr/bin/redis-server"
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("redis-server not found: CI must install the Debian package redis-server")
+	}
+	t.Skip("redis-server not found (apt-get install redis-server); skipping the tests that need it")
+	return ""
+}
+
+func startRedis(t testing.TB) *redisServer {
+	t.Helper()
+	r := &redisServer{t: t, bin: findRedis(t), dir: t.TempDir()}
+	r.port = freePort(t)
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// start runs redis-server and waits (at most 10 s) until it answers.
+func (r *redisServer) start() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.bin,
+		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always",
+		"--save", "", "--daemonize", "no", "--loglevel", "warning",
+		"--logfile", filepath.Join(r.dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("starting redis-server: %v", err)
+	}
+	r.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.done)
+	c := goredis.NewClient(&goredis.Options{Addr: r.addr(), MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-r.done:
+			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
+			r.t.Fatalf("redis-server exited at start: %s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("redis-server did not answer within 10s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a starting process
+	}
+}
+
+// kill stops the server with SIGKILL, as a crash would.
+func (r *redisServer) kill() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Kill()
+	<-r.done
+	r.cmd = nil
+}
+
+func (r *redisServer) restart() {
+	r.kill()
+	r.start()
+}
+
+func (r *redisServer) stop() { r.kill() }
+
+// client returns a go-redis client for r, closed at the end of the test.
+// It gives up on a dead server quickly, as a production client should be
+// configured to.
+func (r *redisServer) client(t testing.TB) *goredis.Client {
+	c := goredis.NewClient(&goredis.Options{
+		Addr:         r.addr(),
+		DialTimeout:  200 * time.Millisecond,
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+		MaxRetries:   -1,
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// waitFor polls cond every millisecond until it holds or d passes, and
+// returns how long it took and whether it held. Real time is unavoidable:
+// the thing waited for happens in redis-server and over TCP.
+func waitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start), true
+		}
+		if time.Since(start) > d {
+			return time.Since(start), false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func mustWait(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	if _, ok := waitFor(d, cond); !ok {
+		t.Fatalf("%s: not within %v", what, d)
+	}
+}
