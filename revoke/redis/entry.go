@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"satchel.dev/revoke"
 )
 
@@ -180,4 +182,24 @@ func parseUnix(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: bad time", errEntry)
 	}
 	return time.Unix(n, 0), nil
+}
+
+// Append checks e as a follower would and appends it to stream in client
+// ([DefaultStream] when empty), for tools that sign sessions out without
+// running a [Store] (the satchel-revoke command). It returns the new
+// entry's stream id. It returns an error wrapping [revoke.ErrInvalid] for
+// an entry that every follower would refuse (both or neither of ID and
+// Subject set, bad lengths or bytes, a time out of range), or Redis's
+// error. The error holds no id or subject.
+func Append(ctx context.Context, client goredis.UniversalClient, stream string, e Entry) (string, error) {
+	if stream == "" {
+		stream = DefaultStream
+	}
+	if (e.ID == "") == (e.Subject == "") {
+		return "", fmt.Errorf("%w: exactly one of a session id and a subject", revoke.ErrInvalid)
+	}
+	if _, err := parseEntry(e.args()); err != nil {
+		return "", fmt.Errorf("%w: %w", revoke.ErrInvalid, err)
+	}
+	return client.XAdd(ctx, &goredis.XAddArgs{Stream: stream, Values: e.args()}).Result()
 }

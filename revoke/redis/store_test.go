@@ -13,6 +13,7 @@ import (
 
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
+	"satchel.dev/revoke/redis/internal/redistest"
 )
 
 var ctx = context.Background()
@@ -77,9 +78,9 @@ func TestNewConfig(t *testing.T) {
 // catches up on everything still in force.
 func TestPropagationAndCatchUp(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	a, _ := newStore(t, r.client(t), revokeredis.Config{})
-	b, _ := newStore(t, r.client(t), revokeredis.Config{})
+	r := redistest.Start(t)
+	a, _ := newStore(t, r.Client(t), revokeredis.Config{})
+	b, _ := newStore(t, r.Client(t), revokeredis.Config{})
 	id := newID()
 	if err := a.RevokeSession(ctx, id, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -87,18 +88,18 @@ func TestPropagationAndCatchUp(t *testing.T) {
 	if !a.Revoked(id, "", time.Now()) {
 		t.Fatal("not revoked on the server that signed out")
 	}
-	mustWait(t, "sign-out on the other server", 2*time.Second, func() bool { return b.Revoked(id, "", time.Now()) })
+	redistest.MustWait(t, "sign-out on the other server", 2*time.Second, func() bool { return b.Revoked(id, "", time.Now()) })
 	created := time.Now().Add(-time.Minute)
 	kept := newID()
 	if err := b.RevokeSubject(ctx, "ada", time.Now(), kept); err != nil {
 		t.Fatal(err)
 	}
-	mustWait(t, "subject mark on the other server", 2*time.Second, func() bool { return a.Revoked(newID(), "ada", created) })
+	redistest.MustWait(t, "subject mark on the other server", 2*time.Second, func() bool { return a.Revoked(newID(), "ada", created) })
 	if a.Revoked(kept, "ada", created) {
 		t.Fatal("the kept id did not travel")
 	}
 
-	late, _ := newStore(t, r.client(t), revokeredis.Config{})
+	late, _ := newStore(t, r.Client(t), revokeredis.Config{})
 	if !late.Revoked(id, "", time.Now()) || !late.Revoked("", "ada", created) || late.Revoked(kept, "ada", created) {
 		t.Fatal("a late server did not catch up on the stream")
 	}
@@ -115,8 +116,8 @@ func TestPropagationAndCatchUp(t *testing.T) {
 // key is refused entry by entry.
 func TestThreat21_PoisonedStream(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	c := r.client(t)
+	r := redistest.Start(t)
+	c := r.Client(t)
 	const secret = "s3cr3t-value"
 	bad := []map[string]any{
 		{"v": "1", "kind": "session", "id": secret},                                                         // no exp
@@ -149,8 +150,8 @@ func TestThreat21_PoisonedStream(t *testing.T) {
 		Values: []any{"v", "1", "kind", "session", "id", good, "exp", time.Now().Add(time.Hour).Unix()}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
-	s, set := newStore(t, c, revokeredis.Config{Logger: logs.logger()})
+	var logs redistest.LogBuffer
+	s, set := newStore(t, c, revokeredis.Config{Logger: logs.Logger()})
 	if !s.Revoked(good, "", time.Now()) {
 		t.Fatal("the good entry after the bad ones was not applied")
 	}
@@ -178,19 +179,19 @@ func TestThreat21_PoisonedStream(t *testing.T) {
 // follower reports it, stays stale, and the local set still works.
 func TestWrongKeyType(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	c := r.client(t)
+	r := redistest.Start(t)
+	c := r.Client(t)
 	if err := c.Set(ctx, revokeredis.DefaultStream, "not a stream", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs redistest.LogBuffer
 	set := newSet(t)
-	s, err := revokeredis.New(c, set, revokeredis.Config{Logger: logs.logger(), StaleAfter: time.Second})
+	s, err := revokeredis.New(c, set, revokeredis.Config{Logger: logs.Logger(), StaleAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	mustWait(t, "staleness logged", 5*time.Second, func() bool {
+	redistest.MustWait(t, "staleness logged", 5*time.Second, func() bool {
 		return strings.Contains(logs.String(), "revocations stale")
 	})
 	if err := s.Check(); !errors.Is(err, revokeredis.ErrStale) {
@@ -211,16 +212,16 @@ func TestWrongKeyType(t *testing.T) {
 // Redis restart (AOF).
 func TestThreat21_RedisDown(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	var logs logBuffer
-	cfg := revokeredis.Config{Logger: logs.logger(), StaleAfter: time.Second, PublishTimeout: 200 * time.Millisecond}
-	a, _ := newStore(t, r.client(t), cfg)
-	b, _ := newStore(t, r.client(t), revokeredis.Config{StaleAfter: time.Second})
+	r := redistest.Start(t)
+	var logs redistest.LogBuffer
+	cfg := revokeredis.Config{Logger: logs.Logger(), StaleAfter: time.Second, PublishTimeout: 200 * time.Millisecond}
+	a, _ := newStore(t, r.Client(t), cfg)
+	b, _ := newStore(t, r.Client(t), revokeredis.Config{StaleAfter: time.Second})
 	before := newID()
 	a.RevokeSession(ctx, before, time.Now().Add(time.Hour))
-	mustWait(t, "first sign-out on b", 2*time.Second, func() bool { return b.Revoked(before, "", time.Now()) })
+	redistest.MustWait(t, "first sign-out on b", 2*time.Second, func() bool { return b.Revoked(before, "", time.Now()) })
 
-	r.kill()
+	r.Kill()
 	during := newID()
 	if err := a.RevokeSession(ctx, during, time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("sign-out while Redis is down: %v", err)
@@ -231,15 +232,15 @@ func TestThreat21_RedisDown(t *testing.T) {
 	if h := a.Health(); h.Pending != 1 {
 		t.Fatalf("pending %d, want 1", h.Pending)
 	}
-	mustWait(t, "staleness reported", 6*time.Second, func() bool {
+	redistest.MustWait(t, "staleness reported", 6*time.Second, func() bool {
 		return a.Health().Stale && b.Check() != nil && strings.Contains(logs.String(), "revocations stale")
 	})
 	if !b.Revoked(before, "", time.Now()) {
 		t.Fatal("b lost its set while Redis was down")
 	}
-	r.start()
-	mustWait(t, "queued sign-out reaching b", 10*time.Second, func() bool { return b.Revoked(during, "", time.Now()) })
-	mustWait(t, "a current again", 5*time.Second, func() bool { h := a.Health(); return h.Pending == 0 && !h.Stale })
+	r.Start()
+	redistest.MustWait(t, "queued sign-out reaching b", 10*time.Second, func() bool { return b.Revoked(during, "", time.Now()) })
+	redistest.MustWait(t, "a current again", 5*time.Second, func() bool { h := a.Health(); return h.Pending == 0 && !h.Stale })
 	for _, want := range []string{"sign-out queued", "revocation stream unreachable", "revocations stale", "reachable again", "queued sign-outs published"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
@@ -249,7 +250,7 @@ func TestThreat21_RedisDown(t *testing.T) {
 		t.Error("log holds a session id")
 	}
 	// A server started now sees both, from the persisted stream.
-	late, _ := newStore(t, r.client(t), revokeredis.Config{})
+	late, _ := newStore(t, r.Client(t), revokeredis.Config{})
 	if !late.Revoked(before, "", time.Now()) || !late.Revoked(during, "", time.Now()) {
 		t.Fatal("a sign-out was lost across the Redis restart")
 	}
@@ -259,19 +260,19 @@ func TestThreat21_RedisDown(t *testing.T) {
 // bound, and recovers when Redis returns.
 func TestFailClosed(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	s, _ := newStore(t, r.client(t), revokeredis.Config{StaleAfter: time.Second, FailClosedAfter: 1500 * time.Millisecond})
+	r := redistest.Start(t)
+	s, _ := newStore(t, r.Client(t), revokeredis.Config{StaleAfter: time.Second, FailClosedAfter: 1500 * time.Millisecond})
 	id := newID()
 	if s.Revoked(id, "", time.Now()) {
 		t.Fatal("a fresh session refused while current")
 	}
-	r.kill()
-	mustWait(t, "fail closed", 6*time.Second, func() bool { return s.Revoked(id, "", time.Now()) })
+	r.Kill()
+	redistest.MustWait(t, "fail closed", 6*time.Second, func() bool { return s.Revoked(id, "", time.Now()) })
 	if h := s.Health(); !h.FailingClosed {
 		t.Fatalf("health %+v", h)
 	}
-	r.start()
-	mustWait(t, "open again", 10*time.Second, func() bool { return !s.Revoked(id, "", time.Now()) })
+	r.Start()
+	redistest.MustWait(t, "open again", 10*time.Second, func() bool { return !s.Revoked(id, "", time.Now()) })
 }
 
 // A Redis that lost its data (restarted without persistence) makes the
@@ -279,14 +280,14 @@ func TestFailClosed(t *testing.T) {
 // sign-outs made after the loss reach them.
 func TestStreamReset(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	c := r.client(t)
-	a, _ := newStore(t, r.client(t), revokeredis.Config{})
-	b, _ := newStore(t, r.client(t), revokeredis.Config{})
+	r := redistest.Start(t)
+	c := r.Client(t)
+	a, _ := newStore(t, r.Client(t), revokeredis.Config{})
+	b, _ := newStore(t, r.Client(t), revokeredis.Config{})
 	for range 3 {
 		a.RevokeSession(ctx, newID(), time.Now().Add(time.Hour))
 	}
-	mustWait(t, "b caught up", 2*time.Second, func() bool { return b.Health().Set.Sessions == 3 })
+	redistest.MustWait(t, "b caught up", 2*time.Second, func() bool { return b.Health().Set.Sessions == 3 })
 	// The data is lost; then the restarted Redis gets its ids from 0-1.
 	if err := c.Del(ctx, revokeredis.DefaultStream).Err(); err != nil {
 		t.Fatal(err)
@@ -297,7 +298,7 @@ func TestStreamReset(t *testing.T) {
 		Values: []any{"v", "1", "kind", "session", "id", after, "exp", time.Now().Add(time.Hour).Unix()}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	mustWait(t, "b re-reading the reset stream", 5*time.Second, func() bool { return b.Revoked(after, "", time.Now()) })
+	redistest.MustWait(t, "b re-reading the reset stream", 5*time.Second, func() bool { return b.Revoked(after, "", time.Now()) })
 	if b.Health().Set.Sessions != 4 {
 		t.Fatal("b dropped what it knew")
 	}
@@ -307,8 +308,8 @@ func TestStreamReset(t *testing.T) {
 // or while Redis is away.
 func TestClose(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	s, _ := newStore(t, r.client(t), revokeredis.Config{})
+	r := redistest.Start(t)
+	s, _ := newStore(t, r.Client(t), revokeredis.Config{})
 	start := time.Now()
 	s.Close()
 	if d := time.Since(start); d > 2*time.Second {

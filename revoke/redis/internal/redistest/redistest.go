@@ -1,4 +1,6 @@
-package redis_test
+// Package redistest starts a real redis-server for tests, on a free
+// loopback port with its own directory, and stops it after.
+package redistest
 
 import (
 	"bytes"
@@ -16,10 +18,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// redisServer is a redis-server the test started on a free loopback port,
+// Server is a redis-server the test started on a free loopback port,
 // with its own directory and the append-only file on (fsync always), so a
 // killed server restarts with every write it acknowledged.
-type redisServer struct {
+type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
@@ -28,9 +30,9 @@ type redisServer struct {
 	done chan struct{}
 }
 
-// findRedis returns the redis-server binary, skipping the test when it is
+// Find returns the redis-server binary, skipping the test when it is
 // missing (failing under CI=true, where it must be installed).
-func findRedis(t testing.TB) string {
+func Find(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("redis-server"); err == nil {
 		return p
@@ -45,12 +47,12 @@ func findRedis(t testing.TB) string {
 	return ""
 }
 
-func startRedis(t testing.TB) *redisServer {
+func Start(t testing.TB) *Server {
 	t.Helper()
-	r := &redisServer{t: t, bin: findRedis(t), dir: t.TempDir()}
+	r := &Server{t: t, bin: Find(t), dir: t.TempDir()}
 	r.port = freePort(t)
-	r.start()
-	t.Cleanup(r.stop)
+	r.Start()
+	t.Cleanup(r.Kill)
 	return r
 }
 
@@ -64,10 +66,10 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+func (r *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
-// start runs redis-server and waits (at most 10 s) until it answers.
-func (r *redisServer) start() {
+// Start runs redis-server and waits (at most 10 s) until it answers.
+func (r *Server) Start() {
 	r.t.Helper()
 	r.cmd = exec.Command(r.bin,
 		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
@@ -79,7 +81,7 @@ func (r *redisServer) start() {
 	}
 	r.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.done)
-	c := goredis.NewClient(&goredis.Options{Addr: r.addr(), MaxRetries: -1})
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr(), MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -102,8 +104,8 @@ func (r *redisServer) start() {
 	}
 }
 
-// kill stops the server with SIGKILL, as a crash would.
-func (r *redisServer) kill() {
+// Kill stops the server with SIGKILL, as a crash would.
+func (r *Server) Kill() {
 	if r.cmd == nil {
 		return
 	}
@@ -112,19 +114,17 @@ func (r *redisServer) kill() {
 	r.cmd = nil
 }
 
-func (r *redisServer) restart() {
-	r.kill()
-	r.start()
+func (r *Server) Restart() {
+	r.Kill()
+	r.Start()
 }
 
-func (r *redisServer) stop() { r.kill() }
-
-// client returns a go-redis client for r, closed at the end of the test.
+// Client returns a go-redis client for r, closed at the end of the test.
 // It gives up on a dead server quickly, as a production client should be
 // configured to.
-func (r *redisServer) client(t testing.TB) *goredis.Client {
+func (r *Server) Client(t testing.TB) *goredis.Client {
 	c := goredis.NewClient(&goredis.Options{
-		Addr:         r.addr(),
+		Addr:         r.Addr(),
 		DialTimeout:  200 * time.Millisecond,
 		ReadTimeout:  time.Second,
 		WriteTimeout: time.Second,
@@ -134,32 +134,32 @@ func (r *redisServer) client(t testing.TB) *goredis.Client {
 	return c
 }
 
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
+// LogBuffer collects log output from several goroutines.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
-func (l *logBuffer) String() string {
+func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
 
-func (l *logBuffer) logger() *slog.Logger {
+func (l *LogBuffer) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// waitFor polls cond every millisecond until it holds or d passes, and
+// WaitFor polls cond every millisecond until it holds or d passes, and
 // returns how long it took and whether it held. Real time is unavoidable:
 // the thing waited for happens in redis-server and over TCP.
-func waitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
+func WaitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
 	start := time.Now()
 	for {
 		if cond() {
@@ -172,9 +172,9 @@ func waitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
 	}
 }
 
-func mustWait(t testing.TB, what string, d time.Duration, cond func() bool) {
+func MustWait(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	if _, ok := waitFor(d, cond); !ok {
+	if _, ok := WaitFor(d, cond); !ok {
 		t.Fatalf("%s: not within %v", what, d)
 	}
 }
