@@ -79,6 +79,7 @@ type idKey [16]byte
 // created at or before second sec is revoked, except those in keep.
 type mark struct {
 	sec   int64 // unix seconds
+	at    int64 // unix nanoseconds: orders two marks of one second
 	until int64 // unix seconds: dropped from then on
 	keep  []idKey
 }
@@ -277,8 +278,10 @@ func ceilUnix(t time.Time) int64 {
 // has. A fresh login later in the mark's second is refused once; the next
 // one is not.
 //
-// Two marks for one subject combine to the later second; marks in the same
-// second keep only the ids both keep. It returns an error wrapping
+// Two marks for one subject combine to the later one, with its keep list
+// (the keep list of a mark names the sessions it meant to spare; a later
+// mark in the same second revokes every other session of that second);
+// two marks at the same instant keep only the ids both keep. It returns an error wrapping
 // [ErrInvalid] if subject is empty, longer than [MaxSubjectLen] or not
 // UTF-8, if keep has more than [MaxKeep] ids or an invalid one, or if at is
 // zero or more than [MaxLeeway] ahead of the clock. A mark too old to
@@ -295,7 +298,7 @@ func (s *Set) RevokeSubject(_ context.Context, subject string, at time.Time, kee
 	if at.IsZero() || at.After(now.Add(MaxLeeway)) {
 		return fmt.Errorf("%w: the time of a sign-out must be set and not in the future", ErrInvalid)
 	}
-	m := mark{sec: at.Unix()}
+	m := mark{sec: at.Unix(), at: at.UnixNano()}
 	m.until = m.sec + 1 + s.maxAge + 2*s.leeway
 	if m.until <= now.Unix() {
 		return nil
@@ -315,14 +318,14 @@ func (s *Set) RevokeSubject(_ context.Context, subject string, at time.Time, kee
 	case !ok:
 		sh.subs[subject] = m
 		s.subjects.Add(1)
-	case m.sec > old.sec:
+	case m.at > old.at:
 		sh.subs[subject] = m
-	case m.sec == old.sec:
+	case m.at == old.at:
 		// Either may have come first; keep only what both vouch for.
 		both := slices.DeleteFunc(slices.Clone(old.keep), func(k idKey) bool {
 			return !slices.Contains(m.keep, k)
 		})
-		sh.subs[subject] = mark{sec: m.sec, until: max(m.until, old.until), keep: both}
+		sh.subs[subject] = mark{sec: m.sec, at: m.at, until: m.until, keep: both}
 	}
 	s.sweepLocked(sh, now.Unix())
 	sh.mu.Unlock()

@@ -303,8 +303,8 @@ func TestRevokeSubjectKeep(t *testing.T) {
 	}
 }
 
-// Marks combine the same way in any order: the later second wins, and in
-// one second only ids both marks keep stay kept.
+// Marks combine the same way in any order: the later one wins with its
+// keep list, and of two at the same instant only ids both keep stay kept.
 func TestRevokeSubjectCombine(t *testing.T) {
 	t.Parallel()
 	a, b, both := newID(), newID(), newID()
@@ -317,8 +317,10 @@ func TestRevokeSubjectCombine(t *testing.T) {
 		calls []call
 		alive map[string]bool // id -> not revoked, for a session created at t0
 	}{
-		{"same second", []call{{t0, []string{a, both}}, {t0.Add(500 * time.Millisecond), []string{b, both}}},
+		{"same instant", []call{{t0, []string{a, both}}, {t0, []string{b, both}}},
 			map[string]bool{a: false, b: false, both: true}},
+		{"same second, later wins", []call{{t0, []string{a, both}}, {t0.Add(500 * time.Millisecond), []string{b}}},
+			map[string]bool{a: false, b: true, both: false}},
 		{"later second wins", []call{{t0.Add(-time.Second), []string{a}}, {t0, []string{b}}},
 			map[string]bool{a: false, b: true, both: false}},
 	}
@@ -403,8 +405,8 @@ func TestModel(t *testing.T) {
 		}
 		subjects := []string{"ada", "bob", "eve"}
 		type mk struct {
-			sec  int64
-			keep map[string]bool
+			sec, at int64
+			keep    map[string]bool
 		}
 		sessUntil := map[string]int64{}
 		marks := map[string]mk{}
@@ -427,7 +429,12 @@ func TestModel(t *testing.T) {
 				}
 			case 1:
 				sub := subjects[r.IntN(len(subjects))]
+				// Whole seconds back, so that two marks often share a
+				// second and sometimes an instant.
 				at := now.Add(-time.Duration(r.IntN(150)) * time.Second)
+				if r.IntN(2) == 0 {
+					at = at.Truncate(time.Second)
+				}
 				var keep []string
 				for range r.IntN(3) {
 					keep = append(keep, ids[r.IntN(len(ids))])
@@ -445,9 +452,9 @@ func TestModel(t *testing.T) {
 				}
 				old, ok := marks[sub]
 				switch {
-				case !ok || sec > old.sec:
-					marks[sub] = mk{sec, k}
-				case sec == old.sec:
+				case !ok || at.UnixNano() > old.at:
+					marks[sub] = mk{sec, at.UnixNano(), k}
+				case at.UnixNano() == old.at:
 					for id := range old.keep {
 						if !k[id] {
 							delete(old.keep, id)

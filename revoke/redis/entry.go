@@ -20,7 +20,7 @@ import (
 //
 // and a subject's sign-out everywhere is
 //
-//	v=1 kind=subject sub=<subject> at=<unix seconds> [keep=<id>,<id>...]
+//	v=1 kind=subject sub=<subject> at=<unix nanoseconds> [keep=<id>,<id>...]
 //
 // Fields appear in this order when written; a reader accepts any order but
 // no other field, no repeated field and nothing beyond these sizes.
@@ -40,7 +40,7 @@ type Entry struct {
 	ID      string    // session id signed out
 	Expires time.Time // the session token's expiry
 	Subject string    // subject signed out everywhere
-	At      time.Time // as of this moment (whole seconds travel)
+	At      time.Time // as of this moment (to the nanosecond)
 	Keep    []string  // session ids of Subject exempted (see revoke.Set.RevokeSubject)
 }
 
@@ -51,7 +51,7 @@ var errEntry = errors.New("malformed revocation entry")
 // args returns e as XADD field-value pairs.
 func (e Entry) args() []any {
 	if e.Subject != "" {
-		a := []any{"v", formatVersion, "kind", kindSubject, "sub", e.Subject, "at", strconv.FormatInt(e.At.Unix(), 10)}
+		a := []any{"v", formatVersion, "kind", kindSubject, "sub", e.Subject, "at", strconv.FormatInt(e.At.UnixNano(), 10)}
 		if len(e.Keep) > 0 {
 			a = append(a, "keep", strings.Join(e.Keep, ","))
 		}
@@ -131,7 +131,7 @@ func parseEntry(fields []any) (Entry, error) {
 		if err := want(names...); err != nil {
 			return e, err
 		}
-		at, err := parseUnix(seen["at"])
+		at, err := parseUnixNano(seen["at"])
 		if err != nil {
 			return e, err
 		}
@@ -169,6 +169,19 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// parseUnixNano reads a positive count of nanoseconds, plain decimal
+// digits without a leading zero (so before the year 2262).
+func parseUnixNano(s string) (time.Time, error) {
+	if s == "" || len(s) > 19 || s[0] == '0' || strings.Trim(s, "0123456789") != "" {
+		return time.Time{}, fmt.Errorf("%w: bad time", errEntry)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: bad time", errEntry)
+	}
+	return time.Unix(0, n), nil
 }
 
 // parseUnix reads a positive count of seconds, plain decimal digits

@@ -28,9 +28,9 @@ func TestParseEntry(t *testing.T) {
 			Entry{ID: id, Expires: time.Unix(1900000000, 0)}},
 		{"any order", fields("exp", "1900000000", "id", id, "kind", "session", "v", "1"),
 			Entry{ID: id, Expires: time.Unix(1900000000, 0)}},
-		{"subject", fields("v", "1", "kind", "subject", "sub", "ada@example.com", "at", "1800000000"),
+		{"subject", fields("v", "1", "kind", "subject", "sub", "ada@example.com", "at", "1800000000000000000"),
 			Entry{Subject: "ada@example.com", At: time.Unix(1800000000, 0)}},
-		{"subject keep", fields("v", "1", "kind", "subject", "sub", "ada", "at", "1800000000", "keep", id+",x"),
+		{"subject keep", fields("v", "1", "kind", "subject", "sub", "ada", "at", "1800000000000000000", "keep", id+",x"),
 			Entry{Subject: "ada", At: time.Unix(1800000000, 0), Keep: []string{id, "x"}}},
 	}
 	for _, tt := range good {
@@ -61,11 +61,11 @@ func TestParseEntry(t *testing.T) {
 		"space in id":    fields("v", "1", "kind", "session", "id", "a b", "exp", "1900000000"),
 		"comma in id":    fields("v", "1", "kind", "session", "id", "a,b", "exp", "1900000000"),
 		"long id":        fields("v", "1", "kind", "session", "id", strings.Repeat("a", 129), "exp", "1900000000"),
-		"empty subject":  fields("v", "1", "kind", "subject", "sub", "", "at", "1800000000"),
-		"subject UTF-8":  fields("v", "1", "kind", "subject", "sub", "\xc3", "at", "1800000000"),
-		"long subject":   fields("v", "1", "kind", "subject", "sub", strings.Repeat("a", 257), "at", "1800000000"),
-		"empty keep":     fields("v", "1", "kind", "subject", "sub", "a", "at", "1800000000", "keep", ""),
-		"keep too many":  fields("v", "1", "kind", "subject", "sub", "a", "at", "1800000000", "keep", strings.Repeat("a,", 8)+"a"),
+		"empty subject":  fields("v", "1", "kind", "subject", "sub", "", "at", "1800000000000000000"),
+		"subject UTF-8":  fields("v", "1", "kind", "subject", "sub", "\xc3", "at", "1800000000000000000"),
+		"long subject":   fields("v", "1", "kind", "subject", "sub", strings.Repeat("a", 257), "at", "1800000000000000000"),
+		"empty keep":     fields("v", "1", "kind", "subject", "sub", "a", "at", "1800000000000000000", "keep", ""),
+		"keep too many":  fields("v", "1", "kind", "subject", "sub", "a", "at", "1800000000000000000", "keep", strings.Repeat("a,", 8)+"a"),
 		"unknown kind":   fields("v", "1", "kind", "Session", "id", id, "exp", "1900000000"),
 		"unknown field":  fields("v", "1", "kind", "session", "id", id, "exp", "1900000000", "x", "y"),
 		"huge value":     fields("v", "1", "kind", "session", "id", id, "exp", "1900000000", "keep", strings.Repeat("a", 1<<20)),
@@ -82,8 +82,8 @@ func TestParseEntry(t *testing.T) {
 // written back reads as the same entry.
 func FuzzParseEntry(f *testing.F) {
 	f.Add("v", "1", "kind", "session", "id", "AAAAAAAAAAAAAAAAAAAAAA", "exp", "1900000000")
-	f.Add("v", "1", "kind", "subject", "sub", "ada", "at", "1800000000")
-	f.Add("v", "1", "kind", "subject", "keep", "a,b", "at", "1800000000")
+	f.Add("v", "1", "kind", "subject", "sub", "ada", "at", "1800000000000000000")
+	f.Add("v", "1", "kind", "subject", "keep", "a,b", "at", "1800000000000000000")
 	f.Fuzz(func(t *testing.T, a, b, c, d, e, g, h, i string) {
 		for n := 2; n <= 8; n += 2 {
 			in := fields(a, b, c, d, e, g, h, i)[:n]

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,20 +121,20 @@ func TestThreat21_PoisonedStream(t *testing.T) {
 	c := r.Client(t)
 	const secret = "s3cr3t-value"
 	bad := []map[string]any{
-		{"v": "1", "kind": "session", "id": secret},                                                         // no exp
-		{"v": "1", "kind": "session", "id": secret, "exp": "12x"},                                           // bad number
-		{"v": "1", "kind": "session", "id": secret, "exp": "-5"},                                            // negative
-		{"v": "1", "kind": "session", "id": secret, "exp": "99999999999999"},                                // past year 9999
-		{"v": "2", "kind": "session", "id": secret, "exp": "1900000000"},                                    // other version
-		{"v": "1", "kind": "session", "id": secret, "exp": "1900000000", "sub": "x"},                        // extra field
-		{"v": "1", "kind": "session", "id": strings.Repeat("a", 200), "exp": "1900000000"},                  // long id
-		{"v": "1", "kind": "session", "id": "a b", "exp": "1900000000"},                                     // bad byte
-		{"v": "1", "kind": "subject", "sub": secret + "\xff", "at": "1700000000"},                           // not UTF-8
-		{"v": "1", "kind": "subject", "sub": secret, "at": "1700000000", "keep": "a,,b"},                    // empty kept id
-		{"v": "1", "kind": "subject", "sub": secret, "at": "4102444800"},                                    // far future
-		{"v": "1", "kind": "other", "id": secret, "exp": "1900000000"},                                      // unknown kind
-		{"event": "order-created", "order": secret, "total": "12.50"},                                       // another app
-		{"v": "1", "kind": "session", "id": secret, "exp": "1900000000", "pad": strings.Repeat("x", 1<<20)}, // huge
+		{"v": "1", "kind": "session", "id": secret},                                                                      // no exp
+		{"v": "1", "kind": "session", "id": secret, "exp": "12x"},                                                        // bad number
+		{"v": "1", "kind": "session", "id": secret, "exp": "-5"},                                                         // negative
+		{"v": "1", "kind": "session", "id": secret, "exp": "99999999999999"},                                             // past year 9999
+		{"v": "2", "kind": "session", "id": secret, "exp": "1900000000"},                                                 // other version
+		{"v": "1", "kind": "session", "id": secret, "exp": "1900000000", "sub": "x"},                                     // extra field
+		{"v": "1", "kind": "session", "id": strings.Repeat("a", 200), "exp": "1900000000"},                               // long id
+		{"v": "1", "kind": "session", "id": "a b", "exp": "1900000000"},                                                  // bad byte
+		{"v": "1", "kind": "subject", "sub": secret + "\xff", "at": strconv.FormatInt(time.Now().UnixNano(), 10)},        // not UTF-8
+		{"v": "1", "kind": "subject", "sub": secret, "at": strconv.FormatInt(time.Now().UnixNano(), 10), "keep": "a,,b"}, // empty kept id
+		{"v": "1", "kind": "subject", "sub": secret, "at": "4102444800000000000"},                                        // far future
+		{"v": "1", "kind": "other", "id": secret, "exp": "1900000000"},                                                   // unknown kind
+		{"event": "order-created", "order": secret, "total": "12.50"},                                                    // another app
+		{"v": "1", "kind": "session", "id": secret, "exp": "1900000000", "pad": strings.Repeat("x", 1<<20)},              // huge
 	}
 	for _, v := range bad {
 		if err := c.XAdd(ctx, &goredis.XAddArgs{Stream: revokeredis.DefaultStream, Values: v}).Err(); err != nil {

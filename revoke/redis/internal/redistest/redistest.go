@@ -49,11 +49,26 @@ func Find(t testing.TB) string {
 
 func Start(t testing.TB) *Server {
 	t.Helper()
-	r := &Server{t: t, bin: Find(t), dir: t.TempDir()}
+	r := &Server{t: t, bin: Find(t), dir: memDir(t)}
 	r.port = freePort(t)
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
+}
+
+// memDir returns a fresh directory in memory (/dev/shm) when there is one,
+// else a temporary directory. The tests crash redis-server, not the
+// machine, so a file in memory survives exactly as one on disk would; it
+// keeps the fsync latency of a busy shared disk out of the propagation
+// times the fleet test measures.
+func memDir(t testing.TB) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "satchel-redis-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }
 
 func freePort(t testing.TB) int {
