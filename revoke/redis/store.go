@@ -252,6 +252,17 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 }
 
 func (s *Store) publish(ctx context.Context, e Entry) {
+	// While sign-outs wait in the queue, Redis is known to be away: queue
+	// this one too rather than make its request wait PublishTimeout.
+	s.mu.Lock()
+	queued := len(s.outbox) > 0
+	if queued {
+		s.outbox = append(s.outbox, e)
+	}
+	s.mu.Unlock()
+	if queued {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
 	defer cancel()
 	err := s.add(ctx, e)

@@ -233,6 +233,21 @@ func TestThreat21_RedisDown(t *testing.T) {
 	if h := a.Health(); h.Pending != 1 {
 		t.Fatalf("pending %d, want 1", h.Pending)
 	}
+	// While sign-outs wait, the next ones queue at once.
+	during2 := newID()
+	start := time.Now()
+	if err := a.RevokeSubject(ctx, "ada", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RevokeSession(ctx, during2, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("queued sign-outs waited %v for Redis", d)
+	}
+	if h := a.Health(); h.Pending != 3 {
+		t.Fatalf("pending %d, want 3", h.Pending)
+	}
 	redistest.MustWait(t, "staleness reported", 6*time.Second, func() bool {
 		return a.Health().Stale && b.Check() != nil && strings.Contains(logs.String(), "revocations stale")
 	})
@@ -240,7 +255,10 @@ func TestThreat21_RedisDown(t *testing.T) {
 		t.Fatal("b lost its set while Redis was down")
 	}
 	r.Start()
-	redistest.MustWait(t, "queued sign-out reaching b", 10*time.Second, func() bool { return b.Revoked(during, "", time.Now()) })
+	redistest.MustWait(t, "queued sign-outs reaching b", 10*time.Second, func() bool {
+		return b.Revoked(during, "", time.Now()) && b.Revoked(during2, "", time.Now()) &&
+			b.Revoked("", "ada", time.Now().Add(-time.Minute))
+	})
 	redistest.MustWait(t, "a current again", 5*time.Second, func() bool { h := a.Health(); return h.Pending == 0 && !h.Stale })
 	for _, want := range []string{"sign-out queued", "revocation stream unreachable", "revocations stale", "reachable again", "queued sign-outs published"} {
 		if !strings.Contains(logs.String(), want) {
@@ -252,7 +270,7 @@ func TestThreat21_RedisDown(t *testing.T) {
 	}
 	// A server started now sees both, from the persisted stream.
 	late, _ := newStore(t, r.Client(t), revokeredis.Config{})
-	if !late.Revoked(before, "", time.Now()) || !late.Revoked(during, "", time.Now()) {
+	if !late.Revoked(before, "", time.Now()) || !late.Revoked(during, "", time.Now()) || !late.Revoked(during2, "", time.Now()) {
 		t.Fatal("a sign-out was lost across the Redis restart")
 	}
 }
