@@ -32,6 +32,7 @@ const (
 const (
 	readCount  = 256                    // entries per XREAD
 	readBlock  = 500 * time.Millisecond // XREAD BLOCK: bounds Close and staleness
+	readGrace  = 3 * time.Second        // longest a read may take beyond readBlock
 	backoffMin = 50 * time.Millisecond
 	backoffMax = 2 * time.Second
 	maxStream  = 256 // longest stream key accepted
@@ -109,8 +110,12 @@ type Store struct {
 // starts following it. It does not wait for Redis: call [Store.Wait]
 // before serving requests, so that a server starting while sign-outs are
 // in force enforces them from its first request. set must be configured
-// with the middleware's MaxAge and Leeway. It returns an error if client
-// or set is nil or cfg is invalid.
+// with the middleware's MaxAge and Leeway. The follower blocks in XREAD for
+// half a second at a time, so the client's ReadTimeout must be longer
+// (go-redis's default is); with ContextTimeoutEnabled the Store bounds
+// its reads itself. It returns an error if client or set is nil, if
+// client is a *redis.Client whose reads could hang or time out too soon,
+// or if cfg is invalid.
 func New(client goredis.UniversalClient, set *revoke.Set, cfg Config) (*Store, error) {
 	if client == nil || set == nil {
 		return nil, errors.New("redis revocations: nil client or set")
@@ -135,6 +140,14 @@ func New(client goredis.UniversalClient, set *revoke.Set, cfg Config) (*Store, e
 	}
 	if cfg.FailClosedAfter > 0 && cfg.FailClosedAfter < cfg.StaleAfter {
 		return nil, fmt.Errorf("redis revocations: FailClosedAfter %v is below StaleAfter %v", cfg.FailClosedAfter, cfg.StaleAfter)
+	}
+	if c, ok := client.(*goredis.Client); ok {
+		// A blocking read that nothing times out would hang the follower
+		// for as long as a partition lasts, silently.
+		o := c.Options()
+		if !o.ContextTimeoutEnabled && (o.ReadTimeout <= 0 || o.ReadTimeout < readBlock+100*time.Millisecond) {
+			return nil, fmt.Errorf("redis revocations: the client's ReadTimeout must be at least %v (or ContextTimeoutEnabled set)", readBlock+100*time.Millisecond)
+		}
 	}
 	s := &Store{
 		client:    client,
@@ -340,14 +353,18 @@ func (s *Store) follow(ctx context.Context) {
 	var bo backoff
 	for ctx.Err() == nil {
 		start := time.Now()
+		// However the client is configured, a read never hangs past this:
+		// a partition that drops packets shows as an error and staleness.
+		rctx, cancel := context.WithTimeout(ctx, readBlock+readGrace)
 		var err error
 		if check {
-			err = s.checkCursor(ctx, &cursor)
+			err = s.checkCursor(rctx, &cursor)
 		}
 		var batch []message
 		if err == nil {
-			batch, err = s.read(ctx, cursor)
+			batch, err = s.read(rctx, cursor)
 		}
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return

@@ -73,6 +73,14 @@ func TestNewConfig(t *testing.T) {
 	if _, err := revokeredis.New(nil, set, revokeredis.Config{}); err == nil {
 		t.Error("New accepted a nil client")
 	}
+	for _, rt := range []time.Duration{-1, 100 * time.Millisecond} {
+		c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", ReadTimeout: rt})
+		if s, err := revokeredis.New(c, set, revokeredis.Config{}); err == nil {
+			s.Close()
+			t.Errorf("New accepted a client with ReadTimeout %v", rt)
+		}
+		c.Close()
+	}
 }
 
 // A sign-out on one server reaches another; a server that starts later
@@ -347,4 +355,39 @@ func TestClose(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Close while Redis is away took %v", d)
 	}
+}
+
+// A partition that drops packets (no error, no close) between one server
+// and Redis: that server's reads time out, it reports staleness and keeps
+// its set, and once the partition heals it catches up on the sign-outs
+// made meanwhile.
+func TestPartition(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	p := redistest.NewProxy(t, r.Addr())
+	var logs redistest.LogBuffer
+	// No read timeout on the client, but contexts honoured: the Store
+	// bounds its own reads.
+	cut := goredis.NewClient(&goredis.Options{Addr: p.Addr(), DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: -1, ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer cut.Close()
+	a, _ := newStore(t, r.Client(t), revokeredis.Config{})
+	b, _ := newStore(t, cut, revokeredis.Config{Logger: logs.Logger(), StaleAfter: time.Second})
+	before := newID()
+	a.RevokeSession(ctx, before, time.Now().Add(time.Hour))
+	redistest.MustWait(t, "sign-out on b", 2*time.Second, func() bool { return b.Revoked(before, "", time.Now()) })
+
+	p.Partition(true)
+	during := newID()
+	a.RevokeSession(ctx, during, time.Now().Add(time.Hour))
+	redistest.MustWait(t, "staleness on b", 10*time.Second, func() bool {
+		return b.Check() != nil && strings.Contains(logs.String(), "revocations stale")
+	})
+	if !b.Revoked(before, "", time.Now()) {
+		t.Fatal("b lost its set during the partition")
+	}
+	p.Partition(false)
+	redistest.MustWait(t, "b catching up after the partition", 10*time.Second, func() bool {
+		return b.Revoked(during, "", time.Now()) && b.Check() == nil
+	})
 }

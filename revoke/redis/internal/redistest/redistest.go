@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,5 +192,86 @@ func MustWait(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	if _, ok := WaitFor(d, cond); !ok {
 		t.Fatalf("%s: not within %v", what, d)
+	}
+}
+
+// Proxy forwards loopback TCP connections to a Server and can stop
+// forwarding without closing anything, as a network partition that drops
+// packets does.
+type Proxy struct {
+	ln     net.Listener
+	target string
+	frozen atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+// NewProxy starts a proxy to target on a free loopback port, closed at the
+// end of the test.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(p.close)
+	return p
+}
+
+// Addr returns the address clients dial.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Partition stops (true) or resumes (false) forwarding in both directions.
+func (p *Proxy) Partition(on bool) { p.frozen.Store(on) }
+
+func (p *Proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+// pipe copies src to dst, holding bytes back while the proxy is frozen.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for p.frozen.Load() {
+			time.Sleep(5 * time.Millisecond) // a partition: bytes wait
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *Proxy) close() {
+	p.ln.Close()
+	p.frozen.Store(false)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
 	}
 }
