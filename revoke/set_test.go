@@ -468,12 +468,13 @@ func TestModel(t *testing.T) {
 					s.Sweep()
 				}
 			}
-			// Query every id against a random subject and creation time;
+			// Query a few ids against a random subject and creation time;
 			// compare only where the model's entry is live (an expired
 			// entry may or may not have been swept, and no token it
 			// covered can open any more).
 			nowSec := c.Now().Unix()
-			for _, id := range ids {
+			for range 8 {
+				id := ids[r.IntN(len(ids))]
 				sub := subjects[r.IntN(len(subjects))]
 				created := c.Now().Add(-time.Duration(r.IntN(100)) * time.Second).Truncate(time.Second)
 				want, sure := false, true
