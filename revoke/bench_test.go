@@ -15,11 +15,13 @@ var (
 	bigOnce    sync.Once
 	bigSet     *revoke.Set
 	bigIDs     []string // revoked ids, a sample
-	bigPerItem float64  // heap bytes per entry
+	bigPerItem float64  // heap bytes per session entry
+	bigPerMark float64  // heap bytes per subject mark (subject strings excluded)
 )
 
 // big returns a Set holding a million revoked session ids and, besides,
-// ten thousand subject marks, with the heap bytes each id entry costs.
+// a hundred thousand subject marks, with the heap bytes each id entry and
+// each mark costs.
 func big(b *testing.B) *revoke.Set {
 	bigOnce.Do(func() {
 		s, _ := newSet(b, revoke.Config{})
@@ -38,9 +40,18 @@ func big(b *testing.B) *revoke.Set {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		bigPerItem = float64(after.HeapAlloc-before.HeapAlloc) / liveEntries
-		for i := range 10_000 {
-			s.RevokeSubject(ctx, "user-"+itoa(i), t0)
+		subjects := make([]string, 100_000)
+		for i := range subjects {
+			subjects[i] = "user-" + itoa(i) // 6 to 10 bytes
 		}
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, sub := range subjects {
+			s.RevokeSubject(ctx, sub, t0)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		bigPerMark = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(subjects))
 		bigSet, bigIDs = s, ids[:1024]
 	})
 	return bigSet
@@ -67,7 +78,8 @@ func appendInt(b []byte, i int) []byte {
 //	case=parallel   case=subject from GOMAXPROCS goroutines at once (ns/op is
 //	                wall time per check across them all)
 //
-// B/entry is the heap the million id entries take, per entry.
+// B/entry is the heap the million id entries take, per entry; B/mark the
+// heap per subject mark, beyond the subject string the caller allocated.
 func BenchmarkRevoked(b *testing.B) {
 	s := big(b)
 	misses := make([]string, 1024)
@@ -81,7 +93,10 @@ func BenchmarkRevoked(b *testing.B) {
 	}
 	report := func(b *testing.B) {
 		b.ReportAllocs()
-		b.Cleanup(func() { b.ReportMetric(bigPerItem, "B/entry") })
+		b.Cleanup(func() {
+			b.ReportMetric(bigPerItem, "B/entry")
+			b.ReportMetric(bigPerMark, "B/mark")
+		})
 	}
 	b.Run("case=miss", func(b *testing.B) {
 		report(b)
