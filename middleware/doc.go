@@ -59,9 +59,12 @@
 //     half window and never past the absolute deadline.
 //
 // An unchanged session costs no header. Every Set-Cookie goes with
-// "Vary: Cookie" and, unless the handler chose no-store, private or
-// no-cache, Cache-Control: no-cache="Set-Cookie" so that shared caches do
-// not hand the cookie to someone else. A response that read the session
+// "Vary: Cookie" and a Cache-Control that keeps shared caches from storing
+// it and handing the cookie to someone else: "private" when the handler
+// set no Cache-Control, and otherwise no-cache="Set-Cookie" appended to
+// the handler's policy unless that already holds an unqualified private,
+// no-store or no-cache, or a no-cache naming Set-Cookie. A response that
+// read the session
 // also gets "Vary: Cookie". The cookie's Max-Age is the token's remaining
 // life.
 //
@@ -97,12 +100,23 @@
 // primary; once the key leaves the ring, the token is refused.
 //
 // Sessions are stateless, so a copy of a cookie stays valid until it
-// expires even after logout. [Config.Revoked] closes that gap: it sees
-// every session that opens and every session about to be written back,
-// and can compare [Session.Created] or a session epoch with a per-user
-// record. With it, a logout also wins over a slower request of the same
-// session still in flight, which would otherwise write the old session
-// back.
+// expires even after logout. [Config.Revocations] closes that gap with a
+// small server-side record of signed-out session ids and per-subject
+// "signed out everywhere" marks ([Session.SetSubject] names the user): it
+// is consulted for every session that opens and every session about to
+// be written back, and [Session.Destroy] and [Session.Renew] record the
+// old id in it. With it, a logout also wins over a slower request of the
+// same session still in flight, which would otherwise write the old
+// session back.
+//
+// # Several sessions, and adopting another library's
+//
+// Several Managers with different cookie names can wrap one handler (a
+// long-lived preferences cookie next to the login session, say); each
+// finds its own session with [Manager.Get], and the package-level [Get]
+// returns the innermost one. [Config.Import] adopts a session cookie
+// written by another library, so that switching to satchel logs nobody
+// out.
 //
 // # Concurrency
 //
