@@ -9,4 +9,9 @@ require (
 	satchel.dev v0.0.0
 )
 
+require (
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
 replace satchel.dev => ../..
