@@ -135,10 +135,10 @@ func TestGorillaEndToEnd(t *testing.T) {
 	}
 }
 
-// TestGorillaEndToEndForged: a cookie under another key, and one holding
+// TestThreat22_GorillaForgedLegacyCookie: a cookie under another key, and one holding
 // a value with no JSON form, each give an empty session, a 200, the
 // gorilla cookie's deletion and a log line without secrets.
-func TestGorillaEndToEndForged(t *testing.T) {
+func TestThreat22_GorillaForgedLegacyCookie(t *testing.T) {
 	t.Parallel()
 	for label, c := range map[string]string{
 		"another key":  mint(t, sessions.NewCookieStore([]byte("someone else's key")), map[any]any{"note": "hunter2-note"}),

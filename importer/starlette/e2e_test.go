@@ -157,11 +157,11 @@ func TestStarletteEndToEnd(t *testing.T) {
 	}
 }
 
-// TestStarletteEndToEndForged: a forged, an expired and a junk Starlette
+// TestThreat22_StarletteForgedLegacyCookie: a forged, an expired and a junk Starlette
 // cookie each give the handler an empty session and a 200, the legacy
 // cookie is deleted, nothing is sealed, and the log names the reason
 // without the cookie or the values.
-func TestStarletteEndToEndForged(t *testing.T) {
+func TestThreat22_StarletteForgedLegacyCookie(t *testing.T) {
 	t.Parallel()
 	session := map[string]any{"user_id": 1, "secret_note": "hunter2-note"}
 	peer := runPeer(t, peerReq{Mint: []mintReq{
