@@ -214,7 +214,7 @@ func New(opts Options) (*Importer, error) {
 }
 
 // Format prints the importer's cookie name and never its keys.
-func (im *Importer) Format(f fmt.State, verb rune) {
+func (im Importer) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "gorilla.Importer{cookie=%q keys=%d}", im.name, len(im.codecs))
 }
 

@@ -166,7 +166,7 @@ func New(opts Options) (*Importer, error) {
 }
 
 // Format prints the importer's cookie name and never its key.
-func (im *Importer) Format(f fmt.State, verb rune) {
+func (im Importer) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "starlette.Importer{cookie=%q}", im.name)
 }
 
