@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"satchel.dev/token"
 )
 
 // Defaults that a zero [Config] stands for.
@@ -21,17 +23,28 @@ const (
 	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
 	DefaultMaxAge = 14 * 24 * time.Hour
 	// DefaultLeeway is the clock skew between servers that a zero
-	// [Config.Leeway] tolerates. Servers in a fleet disagree by
-	// milliseconds to seconds even under NTP; without leeway a cookie
-	// sealed by a server whose clock runs ahead would be refused, as not
-	// yet valid, by one whose clock runs behind, logging the user out.
-	DefaultLeeway = time.Minute
-	// CookieLimit is the largest "name=value" that browsers keep for one
-	// cookie. A longer cookie is dropped without a word, so satchel refuses
-	// to send one.
+	// [Config.Leeway] tolerates: [token.DefaultLeeway], one minute.
+	// Servers in a fleet disagree by milliseconds to seconds even under
+	// NTP; without leeway a cookie sealed by a server whose clock runs
+	// ahead would be refused, as not yet valid, by one whose clock runs
+	// behind, logging the user out.
+	DefaultLeeway = token.DefaultLeeway
+	// CookieLimit is 4096 bytes, the largest "name=value" that browsers
+	// keep for one cookie (RFC 6265bis; the same number as
+	// [token.DefaultMaxSize]). A longer cookie is dropped without a word.
+	// The middleware keeps a wider margin: each cookie's whole Set-Cookie
+	// header line, "Set-Cookie: " and the attributes included, stays
+	// within CookieLimit, because some front-end proxies drop every cookie
+	// of a response with a longer line. A session that does not fit is
+	// never sent: the ErrorHandler receives [ErrTooLarge].
 	CookieLimit = 4096
 	// MaxChunksLimit bounds [Config.MaxChunks].
 	MaxChunksLimit = 8
+
+	// maxLifetimeLimit bounds MaxAge and MaxLifetime: browsers cap a
+	// cookie's lifetime at 400 days (RFC 6265bis), so a longer session
+	// would be lost from the browser before its token expires.
+	maxLifetimeLimit = 400 * 24 * time.Hour
 )
 
 // Config configures a [Manager]. The zero value is the secure default:
@@ -69,14 +82,26 @@ type Config struct {
 	Insecure bool
 
 	// MaxAge is the absolute lifetime of a session, counted from its
-	// creation or its last [Session.Renew]; no activity extends it. Zero
-	// means [DefaultMaxAge]. It must be at least one second.
+	// start: its first save, or the last [Session.Restart]. No activity
+	// extends it, and [Session.Renew] keeps it. [Session.SetLifetime]
+	// gives one session another lifetime, up to MaxLifetime. Zero means
+	// [DefaultMaxAge]. It must be at least one second. Shortening it also
+	// ends sessions sealed earlier that are already older.
 	MaxAge time.Duration
 
+	// MaxLifetime bounds the lifetime [Session.SetLifetime] may give one
+	// session, for "remember me" sessions that outlive MaxAge. Zero means
+	// MaxAge: SetLifetime can then only shorten a session. It must not be
+	// below MaxAge. Lowering it also ends sessions sealed earlier with a
+	// longer lifetime that are already older.
+	MaxLifetime time.Duration
+
 	// IdleTimeout, when positive, also ends a session that saw no request
-	// for this long. Each request that finds the idle window half used
-	// refreshes the cookie, never past the absolute deadline. Zero turns
-	// idle expiry off. It must not exceed MaxAge.
+	// for this long, counted from the last time its cookie was written
+	// (the token's iat), so it applies to cookies sealed before it was
+	// set or shortened too. Each request that finds the idle window half
+	// used refreshes the cookie, never past the absolute deadline. Zero
+	// turns idle expiry off. It must not exceed MaxAge.
 	IdleTimeout time.Duration
 
 	// Leeway tolerates clock skew between servers when checking a token's
@@ -85,7 +110,9 @@ type Config struct {
 	// and MaxAge are enforced up to Leeway late. Zero means
 	// [DefaultLeeway]; set a negative value, e.g. -1, to allow no skew at
 	// all. Keep it at least the worst skew between your servers, and use
-	// the same value as the rotation policy's Leeway.
+	// the same value as the rotation policy's Leeway. [New] refuses a
+	// value above [token.MaxLeeway] (five minutes): a larger one would keep
+	// expired cookies alive for longer than clock skew explains.
 	Leeway time.Duration
 
 	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
@@ -206,6 +233,18 @@ func (c Config) normalize() (Config, error) {
 	if c.MaxAge < time.Second {
 		return bad("MaxAge %v is below one second", c.MaxAge)
 	}
+	if c.MaxAge > maxLifetimeLimit {
+		return bad("MaxAge %v exceeds %v, the longest browsers keep a cookie", c.MaxAge, maxLifetimeLimit)
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = c.MaxAge
+	}
+	if c.MaxLifetime < c.MaxAge {
+		return bad("MaxLifetime %v is below MaxAge %v", c.MaxLifetime, c.MaxAge)
+	}
+	if c.MaxLifetime > maxLifetimeLimit {
+		return bad("MaxLifetime %v exceeds %v", c.MaxLifetime, maxLifetimeLimit)
+	}
 	if c.IdleTimeout < 0 {
 		return bad("IdleTimeout %v is negative", c.IdleTimeout)
 	}
@@ -220,6 +259,8 @@ func (c Config) normalize() (Config, error) {
 		c.Leeway = DefaultLeeway
 	case c.Leeway < 0:
 		c.Leeway = 0 // none, as asked
+	case c.Leeway > token.MaxLeeway:
+		return bad("Leeway %v exceeds token.MaxLeeway (%v)", c.Leeway, token.MaxLeeway)
 	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")
@@ -229,9 +270,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
-	}
-	if c.MaxChunks > 1 && len(c.Name)+len(".0=")+2 >= CookieLimit/2 {
-		return bad("cookie name is too long to chunk")
 	}
 	return c, nil
 }

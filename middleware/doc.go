@@ -33,23 +33,31 @@
 // # Sessions
 //
 // [Session] has the methods of a map ([Session.Get], [Session.Set],
-// [Session.Delete], [Session.Clear], [Session.Keys], [Session.Len],
-// [Session.Values]), typed getters ([Session.GetString],
-// [Session.GetInt64], [Session.GetBool], [Session.GetTime]), [Decode]
-// into any type, one-time messages ([Session.Flash], [Session.Pop]), and
-// the session's identity: [Session.ID], [Session.Renew] (call it at login)
-// and [Session.Destroy] (at logout).
+// [Session.Delete], [Session.Pop], [Session.Clear], [Session.Keys],
+// [Session.Len], [Session.Values]), typed getters ([Session.GetString],
+// [Session.GetInt], [Session.GetInt64], [Session.GetFloat64],
+// [Session.GetBool], [Session.GetTime]), [Decode] into any type, one-time
+// messages with an optional category ([Session.Flash],
+// [Session.FlashCategory], [Session.Flashes]), kept apart from the
+// values, and the session's identity: [Session.ID], [Session.SetSubject]
+// (the user, at login), [Session.Renew] (call it at login) and
+// [Session.Destroy] (at logout).
 //
-// Values keep their JSON form from the cookie until a getter reads them,
-// and values the handler does not change are written back byte for byte;
-// integers that fit an int64 keep every digit.
+// Every value is held as JSON: [Session.Set] encodes it at once, and a
+// value reads back as the same Go type in the request that set it and in
+// every later one (integers as int64, other numbers as float64, structs
+// as map[string]any unless read with [Decode], which matches field names
+// exactly, case included). Values the handler does not change are written
+// back byte for byte; integers that fit an int64 keep every digit.
 //
 // # When a cookie is written
 //
 // A response carries a Set-Cookie header only when:
 //
 //   - the session changed ([Session.Set], [Session.Delete], [Session.Clear],
-//     [Session.Flash], a [Session.Pop] that removed messages);
+//     [Session.SetSubject], [Session.SetLifetime], [Session.SetBrowserOnly],
+//     [Session.Flash], a [Session.Pop] or [Session.Flashes] that removed
+//     something);
 //   - it was renewed or destroyed (a destroyed or emptied session deletes
 //     the cookie);
 //   - the cookie was sealed with a key that is no longer the primary one,
@@ -91,6 +99,29 @@
 //
 // Nothing the package logs or returns contains a session value, a token or
 // key material.
+//
+// # Lifetimes
+//
+// A session ends at the first of three limits:
+//
+//   - its absolute deadline: its start plus its lifetime, [Config.MaxAge]
+//     by default. The start is the first save; [Session.Renew] keeps it,
+//     so renewing never extends a session, and [Session.Restart] (for a
+//     login) restarts it. [Session.SetLifetime] gives one session another
+//     lifetime, up to [Config.MaxLifetime], for "remember me";
+//   - its idle timeout, when [Config.IdleTimeout] is set: the time since
+//     its cookie was last written, whatever the lifetime;
+//   - its token's exp, which is the earlier of the two as they stood when
+//     the cookie was written. A server whose Config is now stricter (a
+//     shorter MaxAge, MaxLifetime or IdleTimeout) applies its own limits
+//     to older cookies too.
+//
+// The cookie's Max-Age is the token's remaining life, except for a
+// browser-session cookie ([Session.SetBrowserOnly]), which has none: the
+// browser drops it when it closes, and the token still expires as above.
+// The start, a lifetime other than MaxAge and the browser-session choice
+// travel in the token as the claims satchel_start, satchel_lifetime and
+// satchel_browser, written only when they differ from the defaults.
 //
 // # Expiry, rotation and revocation
 //

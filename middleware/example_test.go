@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log"
@@ -109,22 +110,24 @@ func ExampleSession_Flash() {
 		s := middleware.Get(r)
 		if r.URL.Path == "/save" {
 			s.Flash("Saved.")
+			s.FlashCategory("warning", "Your card expires soon.")
 			return
 		}
-		fmt.Fprintf(w, "%q", s.Pop())
+		for _, f := range s.Flashes() {
+			fmt.Fprintf(w, "%s: %s\n", cmp.Or(f.Category, "info"), f.Message)
+		}
 	}))
 
 	cookie := sessionCookie(serve(h, "/save", ""))
 	first := serve(h, "/", cookie)
-	fmt.Println(first.Body.String())
-	// Pop emptied the session, so the response deletes the cookie; a
-	// browser would now send none.
+	fmt.Print(first.Body.String())
+	// Showing the messages emptied the session, so the response deletes
+	// the cookie; a browser would now send none.
 	fmt.Println(first.Result().Cookies()[0].MaxAge < 0)
-	fmt.Println(serve(h, "/", "").Body.String())
 	// Output:
-	// ["Saved."]
+	// info: Saved.
+	// warning: Your card expires soon.
 	// true
-	// []
 }
 
 func ExampleDecode() {

@@ -43,7 +43,7 @@ func TestDestroyAndRenewSignOutTheOldID(t *testing.T) {
 	hs.get("/set?user=ada")
 	first := hs.get("/id").body
 	firstTok := hs.jarToken(cookieName)
-	firstExp := openToken(t, hs.m, hs.src.Current(), firstTok, hs.clock.Now()).Expiry
+	firstExp := openToken(t, hs.src.Current(), firstTok, hs.clock.Now()).Expiry
 
 	// Renew: the old id is signed out with its token's exp.
 	hs.get("/renew")
@@ -217,7 +217,7 @@ func TestSubjectTravelsAsSub(t *testing.T) {
 	if got := hs.get("/login").body; got != "user-42" {
 		t.Fatalf("Subject in the same request %q", got)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if c.Subject != "user-42" {
 		t.Errorf("token sub %q", c.Subject)
 	}
@@ -290,7 +290,7 @@ func TestImportAdoptsLegacySession(t *testing.T) {
 	if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "Set-Cookie") && cc != "private" && cc != "no-store" {
 		t.Errorf("Cache-Control %q lets a shared cache keep the cookies", cc)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if raw(c.Data["user"]) != `"ada"` || raw(c.Data["visits"]) != "3" {
 		t.Errorf("sealed values %v", c.Data)
 	}

@@ -143,7 +143,7 @@ func TestEarlyHintsDoNotCommit(t *testing.T) {
 	if len(r.cookies) != 1 || r.body != "done" {
 		t.Fatalf("final response: Set-Cookie %q, body %q", r.cookies, r.body)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if _, ok := c.Data["after-103"]; !ok {
 		t.Error("the change made after the 103 was lost")
 	}

@@ -2,13 +2,12 @@ package token
 
 import (
 	"io"
-	"strings"
-
-	"satchel.dev/keyring"
 )
 
-// Test seams: the official vectors fix the nonce and use footers that are
+// Test seams. The official vectors fix the nonce and use footers that are
 // not satchel's kid shape, so they run against the construction directly.
+// Tokens with arbitrary payloads are built with internal/v4ref, the plain
+// reference construction, not here.
 
 // EncryptWithNonce seals m with a fixed nonce and any footer.
 func EncryptWithNonce(key *[32]byte, nonce *[32]byte, m, footer, implicit []byte) string {
@@ -21,61 +20,35 @@ func EncryptWithNonce(key *[32]byte, nonce *[32]byte, m, footer, implicit []byte
 	return s.encode(key, nonce, m, footer, implicit, total)
 }
 
-// DecryptAny opens a v4.local token with any footer and returns the
-// payload and the footer, or ok=false.
-func DecryptAny(key *[32]byte, tainted string, implicit []byte) (payload, footer []byte, ok bool) {
-	rest, found := strings.CutPrefix(tainted, header)
-	if !found {
-		return nil, nil, false
-	}
-	body, f, _ := strings.Cut(rest, ".")
-	raw, ok := decodeSegment(body)
-	if !ok {
-		return nil, nil, false
-	}
-	if strings.Contains(f, ".") {
-		return nil, nil, false
-	}
-	fb, ok := decodeSegment(f)
-	if !ok {
-		return nil, nil, false
-	}
-	s := getScratch()
-	defer s.release()
-	pt, ok := s.openRaw(raw, key, fb, implicit)
-	return pt, fb, ok
+// WithNonces returns a copy of o (nil: the zero Options) whose Seal calls
+// read their nonces from r.
+func WithNonces(o *Options, r io.Reader) *Options {
+	c := withHooks(o)
+	c.hooks.nonces = r
+	return c
 }
 
-// SetNonceSource replaces the random source for nonces and returns a
-// function that restores it.
-func SetNonceSource(r io.Reader) (restore func()) {
-	old := nonceSource
-	nonceSource = r
-	return func() { nonceSource = old }
-}
-
-// CountMACs counts MAC attempts in Open until the returned function stops
-// counting and reports the total.
-func CountMACs() (stop func() int) {
+// CountMACs returns a copy of o (nil: the zero Options) that counts the
+// MAC attempts of the Open calls made with it, and a function that reports
+// the count so far. The count is not synchronized: one goroutine at a time.
+func CountMACs(o *Options) (counted *Options, count func() int) {
+	c := withHooks(o)
 	n := 0
-	macHook = func() { n++ }
-	return func() int { macHook = nil; return n }
+	c.hooks.onMAC = func() { n++ }
+	return c, func() int { return n }
 }
 
-// SealPayload seals arbitrary payload bytes (not necessarily valid claims)
-// under k with satchel's kid footer, so tests can build authentic tokens
-// whose contents Seal itself would refuse to produce.
-func SealPayload(k keyring.Key, payload, implicit []byte) string {
-	var nonce [nonceSize]byte
-	if _, err := io.ReadFull(nonceSource, nonce[:]); err != nil {
-		panic(err)
+func withHooks(o *Options) *Options {
+	var c Options
+	if o != nil {
+		c = *o
 	}
-	footer := []byte(footerPrefix + k.ID() + footerSuffix)
-	secret := k.ExportSecret()
-	total := len(header) + b64.EncodedLen(nonceSize+len(payload)+tagSize) + 1 + b64.EncodedLen(len(footer))
-	s := getScratch()
-	defer s.release()
-	return s.encode(&secret, &nonce, payload, footer, implicit, total)
+	h := hooks{}
+	if c.hooks != nil {
+		h = *c.hooks
+	}
+	c.hooks = &h
+	return &c
 }
 
 // AppendClaims exposes the claims encoder so benchmarks can give the floor
