@@ -2,12 +2,14 @@
 // on stdin, answers one JSON object on stdout.
 //
 //   { keys: [PASERK, ...],          the Node side's keyring, first primary
-//     cookieName, audience, maxAgeSeconds, maxChunks,
+//     cookieName, audience, maxAgeSeconds, maxLifetimeSeconds,
+//     idleTimeoutSeconds, maxChunks,     the reading application's settings
 //     open: [COOKIE_HEADER, ...],   each opened as a browser's Cookie header
 //     seal: [{ session, kid?, cookieName?, audience?, exp?, iat?, nbf? }],
 //     ids: [PASERK, ...], assertions: [{ cookieName, audience }] }
 //
-// Answers { open: [{ ok, data?, id?, subject?, error? }], seal: [TOKEN],
+// Answers { open: [{ ok, data, id, subject, flashes, browserOnly,
+// lifetimeSeconds, started } or { ok: false, error }], seal: [TOKEN],
 // ids: [ID], assertions: [HEX] }.
 import { readFileSync } from "node:fs";
 import { implicitAssertion, keyId, keyring, openSession, sealSession, tokenFromCookieHeader } from "./satchel.mjs";
@@ -15,7 +17,15 @@ import { implicitAssertion, keyId, keyring, openSession, sealSession, tokenFromC
 const req = JSON.parse(readFileSync(0, "utf8"));
 const ring = keyring(req.keys ?? []);
 const maxChunks = req.maxChunks ?? 1;
-const base = { ring, cookieName: req.cookieName, audience: req.audience ?? "", maxAgeSeconds: req.maxAgeSeconds, maxChunks };
+const base = {
+  ring,
+  cookieName: req.cookieName,
+  audience: req.audience ?? "",
+  maxAgeSeconds: req.maxAgeSeconds,
+  maxLifetimeSeconds: req.maxLifetimeSeconds,
+  idleTimeoutSeconds: req.idleTimeoutSeconds,
+  maxChunks,
+};
 
 const out = { open: [], seal: [], ids: [], assertions: [] };
 for (const header of req.open ?? []) {
@@ -23,7 +33,10 @@ for (const header of req.open ?? []) {
     const token = tokenFromCookieHeader(header, req.cookieName, maxChunks);
     if (token === null) throw new Error("no session cookie");
     const s = openSession(token, base);
-    out.open.push({ ok: true, data: s.data, id: s.id, subject: s.subject });
+    out.open.push({
+      ok: true, data: s.data, id: s.id, subject: s.subject, flashes: s.flashes,
+      browserOnly: s.browserOnly, lifetimeSeconds: s.lifetimeSeconds, started: s.started.getTime(),
+    });
   } catch (e) {
     out.open.push({ ok: false, error: String(e.message ?? e) });
   }

@@ -56,11 +56,13 @@ type sealReq struct {
 }
 
 type nodeSession struct {
-	Data     map[string]any `json:"data"`
-	Subject  string         `json:"subject,omitempty"`
-	ID       *string        `json:"id,omitempty"`
-	Created  int64          `json:"created,omitempty"` // ms
-	Lifetime int64          `json:"lifetimeSeconds,omitempty"`
+	Data        map[string]any            `json:"data"`
+	Subject     string                    `json:"subject,omitempty"`
+	ID          *string                   `json:"id,omitempty"`
+	Created     int64                     `json:"created,omitempty"` // ms
+	Lifetime    int64                     `json:"lifetimeSeconds,omitempty"`
+	BrowserOnly bool                      `json:"browserOnly,omitempty"`
+	Flashes     []middleware.FlashMessage `json:"flashes,omitempty"`
 }
 
 type assertionReq struct {
@@ -73,6 +75,7 @@ type nodeReq struct {
 	CookieName    string         `json:"cookieName"`
 	Audience      string         `json:"audience"`
 	MaxAgeSeconds int64          `json:"maxAgeSeconds,omitempty"`
+	MaxLifetime   int64          `json:"maxLifetimeSeconds,omitempty"`
 	MaxChunks     int            `json:"maxChunks,omitempty"`
 	Open          []string       `json:"open,omitempty"`
 	Seal          []sealReq      `json:"seal,omitempty"`
@@ -81,11 +84,15 @@ type nodeReq struct {
 }
 
 type opened struct {
-	OK      bool            `json:"ok"`
-	Data    json.RawMessage `json:"data"`
-	ID      string          `json:"id"`
-	Subject string          `json:"subject"`
-	Error   string          `json:"error"`
+	OK          bool                      `json:"ok"`
+	Data        json.RawMessage           `json:"data"`
+	ID          string                    `json:"id"`
+	Subject     string                    `json:"subject"`
+	Flashes     []middleware.FlashMessage `json:"flashes"`
+	BrowserOnly bool                      `json:"browserOnly"`
+	Lifetime    int64                     `json:"lifetimeSeconds"`
+	Started     int64                     `json:"started"` // ms
+	Error       string                    `json:"error"`
 }
 
 type nodeResp struct {
@@ -156,6 +163,13 @@ type seen struct {
 // next (the cookies the response set, deletions left out).
 func roundTrip(t *testing.T, m *middleware.Manager, cookie string, change func(*middleware.Session)) (seen, string) {
 	t.Helper()
+	got, next, _ := roundTripRaw(t, m, cookie, change)
+	return got, next
+}
+
+// roundTripRaw is roundTrip that also returns the Set-Cookie lines.
+func roundTripRaw(t *testing.T, m *middleware.Manager, cookie string, change func(*middleware.Session)) (seen, string, []string) {
+	t.Helper()
 	var got seen
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -175,11 +189,11 @@ func roundTrip(t *testing.T, m *middleware.Manager, cookie string, change func(*
 	}
 	var next []string
 	for _, c := range w.Result().Cookies() {
-		if c.MaxAge > 0 {
+		if c.MaxAge >= 0 { // net/http reads Max-Age=0 as -1: a deletion
 			next = append(next, c.Name+"="+c.Value)
 		}
 	}
-	return got, strings.Join(next, "; ")
+	return got, strings.Join(next, "; "), w.Result().Header.Values("Set-Cookie")
 }
 
 // sameJSON compares two JSON documents by value, numbers as text.
@@ -440,4 +454,78 @@ func pythonRecipe(t *testing.T) string {
 		t.Fatal("FORMAT.md has no ```python block")
 	}
 	return block
+}
+
+const day = 24 * time.Hour
+
+// TestInteropSessionMetadata: the claims for a session's own lifetime,
+// a browser-session cookie, queued flash messages and a start before a
+// renewal travel both ways as FORMAT.md describes them.
+func TestInteropSessionMetadata(t *testing.T) {
+	t.Parallel()
+	needNode(t)
+	k1 := newKey(t)
+	ring := []string{k1.ExportPASERK()}
+	real := time.Now()
+
+	// Go to Node: a remember-me session begun 20 days ago with a 30-day
+	// lifetime (the server allows 60), renewed 10 days ago.
+	var mu sync.Mutex
+	clock := real.Add(-20 * day)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	m := newManager(t, middleware.Config{MaxLifetime: 60 * day, Now: now}, k1)
+	_, c1 := roundTrip(t, m, "", func(s *middleware.Session) {
+		s.Set("user", "ada")
+		s.SetLifetime(30 * day)
+		s.SetBrowserOnly(true)
+		s.FlashCategory("info", "Welcome back")
+	})
+	mu.Lock()
+	clock = real.Add(-10 * day)
+	mu.Unlock()
+	_, c2, lines := roundTripRaw(t, m, c1, func(s *middleware.Session) { s.Renew() })
+	if len(lines) == 0 || strings.Contains(lines[0], "Max-Age") {
+		t.Fatalf("Set-Cookie %q: want a browser-session cookie", lines)
+	}
+	resp := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", MaxLifetime: int64(60 * day / time.Second), Open: []string{c2}})
+	got := resp.Open[0]
+	if !got.OK {
+		t.Fatalf("Node refused the session: %s", got.Error)
+	}
+	started := real.Add(-20 * day).Truncate(time.Second).UnixMilli()
+	if !got.BrowserOnly || got.Lifetime != int64(30*day/time.Second) || got.Started != started ||
+		len(got.Flashes) != 1 || got.Flashes[0] != (middleware.FlashMessage{Category: "info", Message: "Welcome back"}) {
+		t.Errorf("Node read %+v; want browser-only, 30 days from 20 days ago, one flash", got)
+	}
+	// A reader whose MaxLifetime is 14 days caps the lifetime: the
+	// session began 20 days ago, so it is over there.
+	capped := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", Open: []string{c2}})
+	if capped.Open[0].OK || !strings.Contains(capped.Open[0].Error, "lifetime") {
+		t.Errorf("Node with a 14-day cap answered %+v, want past the lifetime", capped.Open[0])
+	}
+
+	// Node to Go: a 20-day session begun 15 days ago, browser-only, with a
+	// flash; the middleware allows 30-day lifetimes.
+	ms := real.UnixMilli()
+	sealed := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", Seal: []sealReq{{Session: nodeSession{
+		Data: map[string]any{"user": "bob"}, Created: ms - 15*24*3_600_000, Lifetime: int64(20 * day / time.Second),
+		BrowserOnly: true, Flashes: []middleware.FlashMessage{{Message: "Saved."}},
+	}}}}).Seal[0]
+	var flashes []middleware.FlashMessage
+	long := newManager(t, middleware.Config{MaxLifetime: 30 * day}, k1)
+	saw, _, lines := roundTripRaw(t, long, "__Host-session="+sealed, func(s *middleware.Session) {
+		flashes = s.Flashes()
+		s.Set("visits", 1)
+	})
+	if saw.vals["user"] != "bob" || len(flashes) != 1 || flashes[0].Message != "Saved." {
+		t.Fatalf("the middleware read %v and flashes %v", saw.vals, flashes)
+	}
+	if len(lines) == 0 || strings.Contains(lines[0], "Max-Age") {
+		t.Errorf("Set-Cookie %q: the browser-session choice was lost", lines)
+	}
+	// Under the default MaxLifetime (= MaxAge, 14 days) it is over.
+	short := newManager(t, middleware.Config{}, k1)
+	if saw, _ := roundTrip(t, short, "__Host-session="+sealed, nil); len(saw.vals) != 0 {
+		t.Error("a middleware with a 14-day cap accepted a session begun 15 days ago")
+	}
 }

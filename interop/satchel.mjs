@@ -95,10 +95,12 @@ function claimTime(claims, name) {
 
 // "Opening a token": the session in token, or an exception saying why not.
 // options: { ring, cookieName, audience, maxAgeSeconds (default 14 days),
-// leewaySeconds (default 60), maxChunks (default 1), now (ms, default
-// Date.now()) }.
+// maxLifetimeSeconds (default maxAgeSeconds), idleTimeoutSeconds (default
+// none), leewaySeconds (default 60), maxChunks (default 1), now (ms,
+// default Date.now()) }: the reading application's settings.
 export function openSession(token, options) {
   const { ring, cookieName, audience = "", maxAgeSeconds = 14 * 24 * 3600, leewaySeconds = 60, maxChunks = 1 } = options;
+  const maxLifetimeSeconds = options.maxLifetimeSeconds ?? maxAgeSeconds;
   const now = options.now ?? Date.now();
   // What the cookies can hold: 4096 bytes each, less the names and marks.
   if (typeof token !== "string" || token.length > 4096 * maxChunks) throw new Error("too large");
@@ -112,9 +114,9 @@ export function openSession(token, options) {
   if (!key) throw new Error("unknown key");
   // paseto-ts checks the MAC (with the assertion) before decrypting. Its
   // own claim checks are off: it wants nbf >= iat, which a satchel token
-  // written after a session's first response does not meet (nbf is the
-  // session's creation, iat the last write); the checks below follow
-  // FORMAT.md instead.
+  // written after a session's first response does not meet (nbf is when
+  // the session id was issued, iat the last write); the checks below
+  // follow FORMAT.md instead.
   const { payload: claims } = decrypt(key, token, {
     assertion: implicitAssertion(cookieName, audience),
     validatePayload: false,
@@ -126,14 +128,44 @@ export function openSession(token, options) {
   const exp = claimTime(claims, "exp");
   const iat = claimTime(claims, "iat");
   const nbf = claimTime(claims, "nbf");
-  if (now >= exp + leeway) throw new Error("expired");
-  if (nbf > now + leeway || iat > now + leeway) throw new Error("not yet valid");
-  if (now >= nbf + maxAgeSeconds * 1000 + leeway) throw new Error("expired (older than MaxAge)");
   if (typeof claims.jti !== "string" || claims.jti === "") throw new Error("no session id");
   if ("sub" in claims && typeof claims.sub !== "string") throw new Error("sub is not a string");
+  // "Session metadata": the satchel_* claims.
+  const start = "satchel_start" in claims ? claimTime(claims, "satchel_start") : nbf;
+  if (start > nbf) throw new Error("satchel_start after nbf");
+  let lifetime = maxAgeSeconds;
+  if ("satchel_lifetime" in claims) {
+    const n = claims.satchel_lifetime;
+    if (!Number.isInteger(n) || n < 1) throw new Error("malformed satchel_lifetime");
+    lifetime = Math.min(n, maxLifetimeSeconds);
+  }
+  if ("satchel_browser" in claims && claims.satchel_browser !== true) throw new Error("malformed satchel_browser");
+  let flashes = [];
+  if ("satchel_flash" in claims) {
+    flashes = claims.satchel_flash;
+    const ok = Array.isArray(flashes) && flashes.length > 0 && flashes.every((f) =>
+      f !== null && typeof f === "object" && typeof f.message === "string" &&
+      (f.category === undefined || typeof f.category === "string") &&
+      Object.keys(f).every((k) => k === "message" || k === "category"));
+    if (!ok) throw new Error("malformed satchel_flash");
+  }
+  if (now >= exp + leeway) throw new Error("expired");
+  if (nbf > now + leeway || iat > now + leeway) throw new Error("not yet valid");
+  if (now >= start + lifetime * 1000 + leeway) throw new Error("expired (past the session's lifetime)");
+  if (options.idleTimeoutSeconds && now >= iat + options.idleTimeoutSeconds * 1000 + leeway) throw new Error("idle timeout");
   const data = claims.data ?? {};
   if (data === null || typeof data !== "object" || Array.isArray(data)) throw new Error("data is not an object");
-  return { data, id: claims.jti, subject: claims.sub ?? "", created: new Date(nbf), expires: new Date(exp), keyId: m[1] };
+  return {
+    data,
+    id: claims.jti,
+    subject: claims.sub ?? "",
+    flashes,
+    browserOnly: claims.satchel_browser === true,
+    lifetimeSeconds: lifetime,
+    started: new Date(start),
+    expires: new Date(exp),
+    keyId: m[1],
+  };
 }
 
 // Whole-second RFC 3339 in UTC, as satchel writes times.
@@ -142,14 +174,17 @@ export function rfc3339(ms) {
 }
 
 // "Writing a token": a token the middleware accepts as the session
-// { data, subject, id, created (ms), lifetimeSeconds }. Any option can be
-// overridden to build the refused cases the tests need: kid (the footer's
-// id), cookieName/audience (the assertion), exp/iat/nbf (ms).
+// { data, subject, id, created (ms), lifetimeSeconds, browserOnly,
+// flashes }. options.maxAgeSeconds is the reading middleware's MaxAge: a
+// lifetime that differs from it is written as satchel_lifetime. Any option
+// can be overridden to build the refused cases the tests need: kid (the
+// footer's id), cookieName/audience (the assertion), exp/iat/nbf (ms).
 export function sealSession(session, options) {
-  const { ring, cookieName, audience = "" } = options;
+  const { ring, cookieName, audience = "", maxAgeSeconds = 14 * 24 * 3600 } = options;
   const now = options.now ?? Date.now();
   const created = session.created ?? now;
-  const lifetime = (session.lifetimeSeconds ?? 14 * 24 * 3600) * 1000;
+  const lifetimeSeconds = session.lifetimeSeconds ?? maxAgeSeconds;
+  const lifetime = lifetimeSeconds * 1000;
   const claims = {
     exp: rfc3339(options.exp ?? created + lifetime),
     iat: rfc3339(options.iat ?? now),
@@ -157,6 +192,9 @@ export function sealSession(session, options) {
     jti: session.id ?? b64url(randomBytes(16)),
   };
   if (session.subject) claims.sub = session.subject;
+  if (session.browserOnly) claims.satchel_browser = true;
+  if (session.flashes?.length) claims.satchel_flash = session.flashes;
+  if (lifetimeSeconds !== maxAgeSeconds) claims.satchel_lifetime = lifetimeSeconds;
   claims.data = session.data ?? {};
   const kid = options.kid ?? keyId(ring.primary);
   return encrypt(ring.primary, JSON.stringify(claims), {
