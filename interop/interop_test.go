@@ -315,6 +315,22 @@ func TestInteropNodeOpensGoCookies(t *testing.T) {
 		t.Error("Node opened a cookie without audience as one with an audience")
 	}
 
+	// Unrelated cookies, even repeated, do not matter; the session's
+	// cookie sent twice means no session, as in the middleware.
+	headers := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", Open: []string{
+		"_ga=1; theme=dark; _ga=2; " + plainCookie,
+		plainCookie + "; " + plainCookie,
+	}})
+	if !headers.Open[0].OK {
+		t.Errorf("other cookies in the header: Node refused the session: %s", headers.Open[0].Error)
+	}
+	if headers.Open[1].OK {
+		t.Error("Node opened a session whose cookie was sent twice")
+	}
+	if saw, _ := roundTrip(t, plain, plainCookie+"; "+plainCookie, nil); len(saw.vals) != 0 {
+		t.Error("the middleware opened a session whose cookie was sent twice")
+	}
+
 	// The same token presented under another cookie name, and a keyring
 	// without the sealing key.
 	renamed := "session=" + strings.TrimPrefix(plainCookie, "__Host-session=")

@@ -61,16 +61,17 @@ export function implicitAssertion(cookieName, audience = "") {
 // Returns null when there is no session cookie or the cookies are unusable.
 export function tokenFromCookieHeader(header, name, maxChunks = 1) {
   const found = new Map();
+  const twice = new Set();
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
     const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
-    if (found.has(k)) return null; // two cookies with one name: no session
-    found.set(k, v);
+    if (found.has(k)) twice.add(k);
+    found.set(k, part.slice(eq + 1).trim());
   }
   const first = found.get(name);
-  if (first === undefined) return null;
+  // Two cookies with the session's name: no session, not "first wins".
+  if (first === undefined || twice.has(name)) return null;
   const m = /^([2-8])~/.exec(first);
   if (!m) return first;
   const n = Number(m[1]);
@@ -78,7 +79,7 @@ export function tokenFromCookieHeader(header, name, maxChunks = 1) {
   let token = first.slice(2);
   for (let i = 1; i < n; i++) {
     const piece = found.get(`${name}.${i}`);
-    if (piece === undefined) return null;
+    if (piece === undefined || twice.has(`${name}.${i}`)) return null;
     token += piece;
   }
   return token;
