@@ -461,3 +461,32 @@ func flip(s string) string {
 	}
 	return string(b)
 }
+
+// TestStarletteConcurrent imports from many goroutines at once (run with
+// -race): the importer keeps no state between requests.
+func TestStarletteConcurrent(t *testing.T) {
+	t.Parallel()
+	im := newImporter(t, nil)
+	good := sign(base64.StdEncoding.EncodeToString([]byte(`{"a": 1}`)) + "." + stampOf(now.Unix()))
+	done := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			c := good
+			if i%2 == 1 {
+				c = flip(good)
+			}
+			var err error
+			for range 50 {
+				if _, _, e := importValue(im, c); (e == nil) != (i%2 == 0) {
+					err = fmt.Errorf("goroutine %d: error %v", i, e)
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 16 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
