@@ -139,7 +139,8 @@ type Config struct {
 
 	// Import, when set, adopts a session cookie written by another library
 	// (see [Importer]) when the request carries no valid session of this
-	// Manager. Adopted values become the session and are sealed into this
+	// Manager and does carry a cookie named as the one [Importer.Expire]
+	// deletes. Adopted values become the session and are sealed into this
 	// Manager's cookie in the same response, which also deletes the legacy
 	// cookie. A legacy cookie that is forged, expired or unreadable gives
 	// an empty session and a log line, and is deleted too. Import never
@@ -158,8 +159,9 @@ type Config struct {
 
 	// ErrorHandler is called when the session cannot be saved: the sealed
 	// session exceeds the cookie size ([ErrTooLarge]), a value cannot be
-	// encoded, or a change arrived after the response headers were sent
-	// ([ErrLateChange]). For every error but ErrLateChange the headers can
+	// encoded, the sign-out of a destroyed or renewed session could not be
+	// recorded ([ErrRevocation]), or a change arrived after the response
+	// headers were sent ([ErrLateChange]). For every error but ErrLateChange the headers can
 	// still change: if the ErrorHandler writes a response, whatever the
 	// handler writes afterwards is discarded; if it writes nothing, the
 	// handler's response goes out without the cookie. For ErrLateChange it

@@ -77,6 +77,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 }
 
 func TestNewRefusesMissingKeyring(t *testing.T) {
+	t.Parallel()
 	if _, err := middleware.New(nil, middleware.Config{}); err == nil {
 		t.Error("New(nil) succeeded")
 	}
@@ -108,6 +109,7 @@ func setCookieFor(t *testing.T, cfg middleware.Config) *http.Cookie {
 }
 
 func TestConfigAttributes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  middleware.Config
@@ -139,6 +141,7 @@ func TestConfigAttributes(t *testing.T) {
 }
 
 func TestConfigIsCopied(t *testing.T) {
+	t.Parallel()
 	cfg := middleware.Config{Name: "first", Now: func() time.Time { return t0 }}
 	m := newManager(t, newRing(t, newKey(t)), cfg)
 	cfg.Name = "second"
@@ -157,6 +160,7 @@ func TestConfigIsCopied(t *testing.T) {
 // on B under the zero Config, thanks to DefaultLeeway, and is refused as
 // not yet valid when B allows less skew than that, or none.
 func TestLeewayToleratesClockSkew(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	ahead := newManager(t, ring, middleware.Config{Now: func() time.Time { return t0.Add(2 * time.Second) }})
 	rec := httptest.NewRecorder()
@@ -207,6 +211,7 @@ func TestLeewayToleratesClockSkew(t *testing.T) {
 // DefaultLeeway after its deadline, never longer, and a change made
 // within that minute cannot extend the session: the cookie is deleted.
 func TestExpiryLeeway(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
 	hs.get("/set?user=ada")
 	hs.clock.Advance(time.Hour + middleware.DefaultLeeway - time.Second)

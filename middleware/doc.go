@@ -40,8 +40,9 @@
 // messages with an optional category ([Session.Flash],
 // [Session.FlashCategory], [Session.Flashes]), kept apart from the
 // values, and the session's identity: [Session.ID], [Session.SetSubject]
-// (the user, at login), [Session.Renew] (call it at login) and
-// [Session.Destroy] (at logout).
+// (the user, at login), [Session.Renew] (call it at login; it keeps the
+// absolute deadline) or [Session.Restart] (a login that also restarts
+// it), and [Session.Destroy] (at logout).
 //
 // Every value is held as JSON: [Session.Set] encodes it at once, and a
 // value reads back as the same Go type in the request that set it and in

@@ -419,3 +419,43 @@ func TestTwoManagersInOneChain(t *testing.T) {
 		}
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
+
+// "Sign out everywhere" from one device ends the sessions of the same
+// subject on every other device at their next request, and a login after
+// the mark is not affected.
+func TestLogoutEverywhereEndsOtherDevices(t *testing.T) {
+	t.Parallel()
+	rv := &revocations{}
+	hs := newHarnessWith(t, middleware.Config{Revocations: rv}, func(hs *harness) http.Handler {
+		return logoutApp(rv, hs.clock.Now)
+	})
+	hs.get("/login?user=ada")
+	laptop := hs.jarToken(cookieName)
+	hs.setJar()
+	hs.get("/login?user=ada")
+	phone := hs.jarToken(cookieName)
+	hs.setJar()
+	hs.get("/login?user=bob")
+	bob := hs.jarToken(cookieName)
+
+	hs.clock.Advance(time.Minute)
+	hs.setJar(cookieName + "=" + phone)
+	hs.get("/logout-everywhere")
+
+	for name, tok := range map[string]string{"laptop": laptop, "phone": phone} {
+		hs.setJar(cookieName + "=" + tok)
+		if got := hs.get("/get?k=user").body; got != "<none>" {
+			t.Errorf("ada's %s session survived sign-out everywhere: %q", name, got)
+		}
+	}
+	hs.setJar(cookieName + "=" + bob)
+	if got := hs.get("/get?k=user").body; got != "bob" {
+		t.Errorf("another user's session ended: %q", got)
+	}
+	hs.clock.Advance(time.Second)
+	hs.setJar()
+	hs.get("/login?user=ada")
+	if got := hs.get("/get?k=user").body; got != "ada" {
+		t.Errorf("a login after the sign-out is refused: %q", got)
+	}
+}

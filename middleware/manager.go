@@ -315,23 +315,21 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 	}
 	// The token's exp already holds both deadlines as they were when it
 	// was sealed; these checks apply the Config as it is now, which may
-	// be stricter (a shorter MaxAge, a new or shorter IdleTimeout).
-	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
-	if !now.Before(s.deadline(&m.cfg).Add(m.cfg.Leeway)) {
+	// be stricter (a shorter MaxAge or MaxLifetime, a new or shorter
+	// IdleTimeout).
+	if !now.Before(deadline(c.NotBefore, meta.start, meta.lifetime, &m.cfg).Add(m.cfg.Leeway)) {
 		m.reject(r.Context(), "expired")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	if m.cfg.IdleTimeout > 0 && !now.Before(c.IssuedAt.Add(m.cfg.IdleTimeout+m.cfg.Leeway)) {
 		m.reject(r.Context(), "idle timeout")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	if rv := m.cfg.Revocations; rv != nil && rv.Revoked(c.ID, c.Subject, c.NotBefore) {
 		m.reject(r.Context(), "revoked")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
+	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
 	s.vals = c.Data
 	s.id = c.ID
 	s.subject = c.Subject
@@ -383,7 +381,6 @@ func (m *Manager) adopt(s *Session, r *http.Request) {
 	}
 	s.vals = raw
 	s.dirty = true
-	s.adopted = true
 }
 
 // sessionIDSample has the length of every session id, for size probes.
@@ -481,7 +478,7 @@ func (m *Manager) commit(w *responseWriter) error {
 	rv := m.cfg.Revocations
 	if act == actSeal && rv != nil &&
 		(loaded && !destroyed && rv.Revoked(orig.id, orig.subject, orig.created) ||
-			rv.Revoked(cur.id, cur.subject, cur.created)) {
+			cur != orig.key() && rv.Revoked(cur.id, cur.subject, cur.created)) {
 		m.reject(r.Context(), "revoked while the request ran; not saved")
 		act = actNone
 		if s.present != 0 {

@@ -47,7 +47,6 @@ type Session struct {
 	renewed   bool
 	destroyed bool
 	legacy    bool // the request carried Config.Import's cookie: delete it
-	adopted   bool // the values came from Config.Import
 
 	accessed     bool
 	committed    bool
@@ -61,6 +60,9 @@ type identity struct {
 	created time.Time
 	expires time.Time
 }
+
+// key is i without its expiry: what Revoked is asked about.
+func (i identity) key() identity { return identity{id: i.id, subject: i.subject, created: i.created} }
 
 // newID gives s a fresh random id and creation time.
 func (s *Session) newID(now time.Time) {
@@ -103,26 +105,33 @@ func (s *Session) plan(now time.Time, ring *keyring.Ring, cfg *Config) action {
 	return actNone
 }
 
-// began returns when the session began: its start, which Renew keeps, or
-// the creation of its id. s.mu is held.
-func (s *Session) began() time.Time {
-	if s.start.IsZero() {
-		return s.created
-	}
-	return s.start
-}
-
 // life returns the session's absolute lifetime. s.mu is held.
 func (s *Session) life(cfg *Config) time.Duration {
-	if s.lifetime == 0 {
-		return cfg.MaxAge
-	}
-	return min(s.lifetime, cfg.MaxLifetime)
+	return lifetime(s.lifetime, cfg)
 }
 
 // deadline returns the session's absolute deadline. s.mu is held.
 func (s *Session) deadline(cfg *Config) time.Time {
-	return s.began().Add(s.life(cfg))
+	return deadline(s.created, s.start, s.lifetime, cfg)
+}
+
+// lifetime returns the absolute lifetime of a session whose own lifetime
+// is own (zero for the default) under cfg.
+func lifetime(own time.Duration, cfg *Config) time.Duration {
+	if own == 0 {
+		return cfg.MaxAge
+	}
+	return min(own, cfg.MaxLifetime)
+}
+
+// deadline returns the absolute deadline under cfg of a session whose id
+// was issued at created, which began at start (zero: at created) and has
+// its own lifetime (zero for the default).
+func deadline(created, start time.Time, own time.Duration, cfg *Config) time.Time {
+	if start.IsZero() {
+		start = created
+	}
+	return start.Add(lifetime(own, cfg))
 }
 
 // changed marks s dirty after a change and reports whether the change is

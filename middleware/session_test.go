@@ -22,6 +22,7 @@ import (
 const cookieName = "__Host-session"
 
 func TestRoundTripAndNoCookieWhenUnchanged(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	if r := hs.get("/get?k=user"); r.body != "<none>" || len(r.cookies) != 0 {
 		t.Fatalf("fresh client: body %q, Set-Cookie %q", r.body, r.cookies)
@@ -52,6 +53,7 @@ func TestRoundTripAndNoCookieWhenUnchanged(t *testing.T) {
 }
 
 func TestSetCookieHeaders(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		cacheControl string // set by the handler
@@ -188,6 +190,7 @@ func TestSetCookieLineWithinLimit(t *testing.T) {
 }
 
 func TestTypedValuesRoundTrip(t *testing.T) {
+	t.Parallel()
 	when := time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.FixedZone("X", 3600))
 	type item struct {
 		SKU string `json:"sku"`
@@ -264,6 +267,7 @@ func TestTypedValuesRoundTrip(t *testing.T) {
 }
 
 func TestInt64PrecisionSurvives(t *testing.T) {
+	t.Parallel()
 	const big = int64(9007199254740993) // 2^53 + 1: a float64 would round it
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -288,6 +292,7 @@ func TestInt64PrecisionSurvives(t *testing.T) {
 }
 
 func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
+	t.Parallel()
 	// A value in a form our encoder would never produce: unsorted keys,
 	// spaces, a trailing zero, an escape. Written back byte for byte
 	// while another key changes.
@@ -313,6 +318,7 @@ func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
 }
 
 func TestAbsoluteExpiry(t *testing.T) {
+	t.Parallel()
 	// No leeway, so the deadline is exact (TestExpiryLeeway covers the
 	// default).
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, Leeway: -1}, kv())
@@ -338,6 +344,7 @@ func TestAbsoluteExpiry(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
+	t.Parallel()
 	// No leeway, so both deadlines are exact.
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, IdleTimeout: 10 * time.Minute, Leeway: -1}, kv())
 	r := hs.get("/set?user=ada")
@@ -381,6 +388,7 @@ func TestIdleExpiry(t *testing.T) {
 }
 
 func TestRotationReencrypts(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	k1 := hs.src.Current().Primary()
 	hs.get("/set?user=ada")
@@ -403,6 +411,7 @@ func TestRotationReencrypts(t *testing.T) {
 }
 
 func TestRenewGivesNewID(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	hs.get("/set?user=ada")
 	before := hs.get("/id").body
@@ -425,6 +434,7 @@ func TestRenewGivesNewID(t *testing.T) {
 }
 
 func TestDestroyRemovesCookie(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	hs.get("/set?user=ada")
 	r := hs.get("/destroy")
@@ -444,6 +454,7 @@ func TestDestroyRemovesCookie(t *testing.T) {
 }
 
 func TestDestroyThenSetStartsNewSession(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/login" {
@@ -462,6 +473,7 @@ func TestDestroyThenSetStartsNewSession(t *testing.T) {
 }
 
 func TestClearDeletesCookieOnlyWhenPresent(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/set" {
@@ -543,6 +555,7 @@ func TestPopReadsOnce(t *testing.T) {
 }
 
 func TestValuesIsACopy(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/set" {
@@ -564,6 +577,7 @@ func TestValuesIsACopy(t *testing.T) {
 }
 
 func TestConcurrentSetIsRaceFree(t *testing.T) {
+	t.Parallel()
 	const n = 64
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -591,6 +605,7 @@ func TestConcurrentSetIsRaceFree(t *testing.T) {
 }
 
 func TestLateChangeIsReported(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var reported []error
 	cfg := middleware.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -624,6 +639,7 @@ func TestLateChangeIsReported(t *testing.T) {
 }
 
 func TestLateChangeDefaultHandlerLogs(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		middleware.Get(r).Set("secret-key-name", "value-that-must-not-be-logged")
@@ -641,6 +657,7 @@ func TestLateChangeDefaultHandlerLogs(t *testing.T) {
 }
 
 func TestBadCookiesGiveEmptySession(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
 	key := hs.src.Current().Primary()
 	valid := sealFor(t, key, t0, t0.Add(time.Hour), "sid", map[string]any{"user": "ada"})
@@ -701,6 +718,7 @@ func quoteIfNeeded(s string) string {
 }
 
 func TestTooLargeGoesToDefaultErrorHandler(t *testing.T) {
+	t.Parallel()
 	secret := strings.Repeat("s3cr3t", 700) // ~4.2 KB: cannot fit
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -736,6 +754,7 @@ func TestTooLargeGoesToDefaultErrorHandler(t *testing.T) {
 }
 
 func TestTooLargeCustomErrorHandler(t *testing.T) {
+	t.Parallel()
 	for _, answer := range []bool{true, false} {
 		t.Run(fmt.Sprintf("answers=%v", answer), func(t *testing.T) {
 			var got error
@@ -765,6 +784,7 @@ func TestTooLargeCustomErrorHandler(t *testing.T) {
 }
 
 func TestUnencodableValueGoesToErrorHandler(t *testing.T) {
+	t.Parallel()
 	var got error
 	cfg := middleware.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { got = err }}
 	hs := newHarness(t, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -777,6 +797,7 @@ func TestUnencodableValueGoesToErrorHandler(t *testing.T) {
 }
 
 func TestChunking(t *testing.T) {
+	t.Parallel()
 	cfg := middleware.Config{MaxChunks: 3}
 	hs := newHarness(t, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)

@@ -17,11 +17,13 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 // Threat 2: a token sealed for cookie A fails as cookie B, and under another
 // audience, even with the same keys.
 func TestThreat02_TokenMovedToAnotherCookieOrAudience(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	now := func() time.Time { return t0 }
 	issue := func(cfg middleware.Config) (name, value string) {
@@ -147,6 +149,7 @@ func logoutApp(rv *revocations, now func() time.Time) http.Handler {
 // valid for its remaining lifetime, and no longer; with Config.Revocations it
 // is refused as soon as the user logs out.
 func TestThreat06_ReplayAfterLogout(t *testing.T) {
+	t.Parallel()
 	t.Run("without hook: exposure is the remaining lifetime", func(t *testing.T) {
 		// No leeway, so the expiry is exact; with one, the exposure
 		// grows by the leeway (TestExpiryLeeway).
@@ -195,6 +198,7 @@ func TestThreat06_ReplayAfterLogout(t *testing.T) {
 // session; Renew at login gives the victim a new id, and the planted id
 // never becomes an authenticated one.
 func TestThreat09_RenewDefeatsFixation(t *testing.T) {
+	t.Parallel()
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		switch r.URL.Path {
@@ -240,6 +244,7 @@ func TestThreat09_RenewDefeatsFixation(t *testing.T) {
 // a __Host- name with a Domain is a configuration error; two cookies with
 // the session's name (one tossed from a parent domain) mean no session.
 func TestThreat10_CookieTossing(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	r := hs.get("/set?user=ada")
 	if len(r.cookies) != 1 {
@@ -322,8 +327,8 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) {
-			t.Errorf("ErrorHandler got %v", got)
+		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) || !isErr(got[len(got)-1], token.ErrTooLarge) {
+			t.Errorf("ErrorHandler got %v, want ErrTooLarge wrapping token.ErrTooLarge", got)
 		}
 	})
 	t.Run("open", func(t *testing.T) {
@@ -352,6 +357,7 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 // and is re-issued under k2; once k1 is deleted it is refused; a staged
 // key never seals before it is promoted.
 func TestThreat15_Rotation(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	k1 := hs.src.Current().Primary()
 	k2, k3 := newKey(t), newKey(t)
@@ -391,6 +397,7 @@ func TestThreat15_Rotation(t *testing.T) {
 // hook the last response wins (documented: a cookie store cannot merge);
 // with one, a logout wins over a slower request of the same session.
 func TestThreat17_ConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	// slowApp: /slow waits for the logout to finish, then changes the
 	// session, as a long upload or report would.
 	run := func(t *testing.T, rv *revocations) (slow result, after string) {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestWrapperPassesFlusherHijackerAndResponseController(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		switch r.URL.Path {
@@ -89,6 +90,7 @@ func TestWrapperPassesFlusherHijackerAndResponseController(t *testing.T) {
 }
 
 func TestFlushBeforeWriteCarriesCookie(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"Flusher", "ResponseController"} {
 		t.Run(how, func(t *testing.T) {
 			hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +113,7 @@ func TestFlushBeforeWriteCarriesCookie(t *testing.T) {
 }
 
 func TestEarlyHintsDoNotCommit(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
@@ -150,6 +153,7 @@ func TestEarlyHintsDoNotCommit(t *testing.T) {
 }
 
 func TestCommitPoints(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		write func(w http.ResponseWriter)
@@ -188,6 +192,7 @@ func TestCommitPoints(t *testing.T) {
 }
 
 func TestHijackUnsupported(t *testing.T) {
+	t.Parallel()
 	m := newManager(t, newRing(t, newKey(t)), middleware.Config{})
 	var err error
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
