@@ -433,6 +433,24 @@ func TestInteropKeyIDsAndAssertions(t *testing.T) {
 		t.Errorf("assertions (-middleware +node):\n%s", diff)
 	}
 
+	// FORMAT.md's JavaScript recipe, as printed.
+	node := needNode(t)
+	cmd := exec.Command(node, "--input-type=module", "-e", docBlock(t, "js")+`
+import { readFileSync } from "node:fs";
+for (const c of JSON.parse(readFileSync(0, "utf8"))) {
+  console.log(Buffer.from(implicitAssertion(c.cookieName, c.audience)).toString("hex"));
+}
+`)
+	in, _ := json.Marshal(cases)
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("FORMAT.md's JavaScript recipe: %v", err)
+	}
+	if diff := cmp.Diff(want, strings.Fields(string(out))); diff != "" {
+		t.Errorf("assertions (-middleware +FORMAT.md's JavaScript):\n%s", diff)
+	}
+
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -440,15 +458,13 @@ func TestInteropKeyIDsAndAssertions(t *testing.T) {
 		}
 		t.Skip("python3 is missing: FORMAT.md's Python recipe is not checked")
 	}
-	recipe := pythonRecipe(t)
-	in, _ := json.Marshal(cases)
-	cmd := exec.Command(py, "-c", recipe+`
+	cmd = exec.Command(py, "-c", docBlock(t, "python")+`
 import json, sys
 for c in json.load(sys.stdin):
     print(implicit_assertion(c["cookieName"], c["audience"]).hex())
 `)
 	cmd.Stdin = bytes.NewReader(in)
-	out, err := cmd.Output()
+	out, err = cmd.Output()
 	if err != nil {
 		t.Fatalf("FORMAT.md's Python recipe: %v", err)
 	}
@@ -457,91 +473,17 @@ for c in json.load(sys.stdin):
 	}
 }
 
-// pythonRecipe returns the first ```python block of FORMAT.md.
-func pythonRecipe(t *testing.T) string {
+// docBlock returns the first fenced code block of FORMAT.md in lang.
+func docBlock(t *testing.T, lang string) string {
 	t.Helper()
 	doc, err := os.ReadFile(filepath.Join("..", "FORMAT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "```python\n")
+	_, rest, ok := strings.Cut(string(doc), "```"+lang+"\n")
 	block, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("FORMAT.md has no ```python block")
+		t.Fatalf("FORMAT.md has no ```%s block", lang)
 	}
 	return block
-}
-
-const day = 24 * time.Hour
-
-// TestInteropSessionMetadata: the claims for a session's own lifetime,
-// a browser-session cookie, queued flash messages and a start before a
-// renewal travel both ways as FORMAT.md describes them.
-func TestInteropSessionMetadata(t *testing.T) {
-	t.Parallel()
-	needNode(t)
-	k1 := newKey(t)
-	ring := []string{k1.ExportPASERK()}
-	real := time.Now()
-
-	// Go to Node: a remember-me session begun 20 days ago with a 30-day
-	// lifetime (the server allows 60), renewed 10 days ago.
-	var mu sync.Mutex
-	clock := real.Add(-20 * day)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	m := newManager(t, middleware.Config{MaxLifetime: 60 * day, Now: now}, k1)
-	_, c1 := roundTrip(t, m, "", func(s *middleware.Session) {
-		s.Set("user", "ada")
-		s.SetLifetime(30 * day)
-		s.SetBrowserOnly(true)
-		s.FlashCategory("info", "Welcome back")
-	})
-	mu.Lock()
-	clock = real.Add(-10 * day)
-	mu.Unlock()
-	_, c2, lines := roundTripRaw(t, m, c1, func(s *middleware.Session) { s.Renew() })
-	if len(lines) == 0 || strings.Contains(lines[0], "Max-Age") {
-		t.Fatalf("Set-Cookie %q: want a browser-session cookie", lines)
-	}
-	resp := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", MaxLifetime: int64(60 * day / time.Second), Open: []string{c2}})
-	got := resp.Open[0]
-	if !got.OK {
-		t.Fatalf("Node refused the session: %s", got.Error)
-	}
-	started := real.Add(-20 * day).Truncate(time.Second).UnixMilli()
-	if !got.BrowserOnly || got.Lifetime != int64(30*day/time.Second) || got.Started != started ||
-		len(got.Flashes) != 1 || got.Flashes[0] != (middleware.FlashMessage{Category: "info", Message: "Welcome back"}) {
-		t.Errorf("Node read %+v; want browser-only, 30 days from 20 days ago, one flash", got)
-	}
-	// A reader whose MaxLifetime is 14 days caps the lifetime: the
-	// session began 20 days ago, so it is over there.
-	capped := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", Open: []string{c2}})
-	if capped.Open[0].OK || !strings.Contains(capped.Open[0].Error, "lifetime") {
-		t.Errorf("Node with a 14-day cap answered %+v, want past the lifetime", capped.Open[0])
-	}
-
-	// Node to Go: a 20-day session begun 15 days ago, browser-only, with a
-	// flash; the middleware allows 30-day lifetimes.
-	ms := real.UnixMilli()
-	sealed := runNode(t, nodeReq{Keys: ring, CookieName: "__Host-session", Seal: []sealReq{{Session: nodeSession{
-		Data: map[string]any{"user": "bob"}, Created: ms - 15*24*3_600_000, Lifetime: int64(20 * day / time.Second),
-		BrowserOnly: true, Flashes: []middleware.FlashMessage{{Message: "Saved."}},
-	}}}}).Seal[0]
-	var flashes []middleware.FlashMessage
-	long := newManager(t, middleware.Config{MaxLifetime: 30 * day}, k1)
-	saw, _, lines := roundTripRaw(t, long, "__Host-session="+sealed, func(s *middleware.Session) {
-		flashes = s.Flashes()
-		s.Set("visits", 1)
-	})
-	if saw.vals["user"] != "bob" || len(flashes) != 1 || flashes[0].Message != "Saved." {
-		t.Fatalf("the middleware read %v and flashes %v", saw.vals, flashes)
-	}
-	if len(lines) == 0 || strings.Contains(lines[0], "Max-Age") {
-		t.Errorf("Set-Cookie %q: the browser-session choice was lost", lines)
-	}
-	// Under the default MaxLifetime (= MaxAge, 14 days) it is over.
-	short := newManager(t, middleware.Config{}, k1)
-	if saw, _ := roundTrip(t, short, "__Host-session="+sealed, nil); len(saw.vals) != 0 {
-		t.Error("a middleware with a 14-day cap accepted a session begun 15 days ago")
-	}
 }
