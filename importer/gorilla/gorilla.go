@@ -155,8 +155,10 @@ type Importer struct {
 // New returns an Importer for cookies of the store opts describes. It
 // returns an error if there is no key pair or no cookie name, a hash key
 // is empty, a block key is not 16, 24 or 32 bytes long, MaxAge is not a
-// positive whole number of seconds, the encoding is unknown, or the cookie
-// name, path or domain is not valid in a cookie. Errors never contain keys.
+// positive whole number of seconds, the encoding is unknown, the cookie
+// name, path or domain is not valid in a cookie, or a __Secure- or __Host-
+// name lacks the attributes its prefix requires (the legacy cookie could
+// not be deleted). Errors never contain keys.
 func New(opts Options) (*Importer, error) {
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("gorilla: no key pairs")
@@ -208,6 +210,9 @@ func New(opts Options) (*Importer, error) {
 	}
 	if err := im.expire.Valid(); err != nil {
 		// net/http names the field and its value; none of them is secret.
+		return nil, fmt.Errorf("gorilla: %w", err)
+	}
+	if err := prefixRules(opts.CookieName, path, opts.Domain, opts.Secure); err != nil {
 		return nil, fmt.Errorf("gorilla: %w", err)
 	}
 	return im, nil
@@ -394,6 +399,20 @@ func sealable(vals map[string]any) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: session breaks the session limits: %w", ErrInvalid, err)
 	}
 	return out, nil
+}
+
+// prefixRules checks what browsers require of a cookie named with a
+// __Secure- or __Host- prefix: a browser refuses a deletion that breaks
+// them, and the legacy cookie would then stay.
+func prefixRules(name, path, domain string, secure bool) error {
+	host := len(name) >= 7 && strings.EqualFold(name[:7], "__Host-")
+	if (host || len(name) >= 9 && strings.EqualFold(name[:9], "__Secure-")) && !secure {
+		return fmt.Errorf("cookie %q needs Secure, as its prefix requires", name)
+	}
+	if host && (path != "/" || domain != "") {
+		return fmt.Errorf("cookie %q needs Path \"/\" and no Domain, as its __Host- prefix requires", name)
+	}
+	return nil
 }
 
 // rawSerializer hands securecookie's verified, decrypted payload over

@@ -452,6 +452,9 @@ func TestGorillaOptions(t *testing.T) {
 		"negative age":   {CookieName: name, Keys: []gorilla.KeyPair{{Hash: hashKey}}, MaxAge: -time.Second},
 		"fractional age": {CookieName: name, Keys: []gorilla.KeyPair{{Hash: hashKey}}, MaxAge: 1500 * time.Millisecond},
 		"bad name":       {CookieName: "a;b", Keys: []gorilla.KeyPair{{Hash: hashKey}}},
+		"__Host- plain":  {CookieName: "__Host-s", Keys: []gorilla.KeyPair{{Hash: hashKey}}},
+		"__Host- path":   {CookieName: "__Host-s", Keys: []gorilla.KeyPair{{Hash: hashKey}}, Secure: true, Path: "/app"},
+		"__Secure- ":     {CookieName: "__Secure-s", Keys: []gorilla.KeyPair{{Hash: hashKey}}},
 	} {
 		if _, err := gorilla.New(o); err == nil {
 			t.Errorf("%s: New accepted it", label)

@@ -120,8 +120,10 @@ type Importer struct {
 
 // New returns an Importer for cookies signed with opts.SecretKey. It
 // returns an error if the key is empty, MaxAge is not a positive whole
-// number of seconds, or the cookie name, path or domain is not valid in a
-// cookie. Errors never contain the key.
+// number of seconds, the cookie name, path or domain is not valid in a
+// cookie, or a __Secure- or __Host- name lacks the attributes its prefix
+// requires (the legacy cookie could not be deleted). Errors never contain
+// the key.
 func New(opts Options) (*Importer, error) {
 	if opts.SecretKey == "" {
 		return nil, errors.New("starlette: SecretKey is empty")
@@ -156,6 +158,9 @@ func New(opts Options) (*Importer, error) {
 	im.maxAge = int64(maxAge / time.Second)
 	if err := im.Expire().Valid(); err != nil {
 		// net/http names the field and its value; none of them is secret.
+		return nil, fmt.Errorf("starlette: %w", err)
+	}
+	if err := prefixRules(im.name, im.path, im.domain, im.secure); err != nil {
 		return nil, fmt.Errorf("starlette: %w", err)
 	}
 	// itsdangerous's "django-concat" derivation with its default salt and
@@ -276,6 +281,20 @@ func parseTimestamp(s string) (int64, bool) {
 		return 0, false
 	}
 	return int64(v), true
+}
+
+// prefixRules checks what browsers require of a cookie named with a
+// __Secure- or __Host- prefix: a browser refuses a deletion that breaks
+// them, and the legacy cookie would then stay.
+func prefixRules(name, path, domain string, secure bool) error {
+	host := len(name) >= 7 && strings.EqualFold(name[:7], "__Host-")
+	if (host || len(name) >= 9 && strings.EqualFold(name[:9], "__Secure-")) && !secure {
+		return fmt.Errorf("cookie %q needs HTTPSOnly (Secure), as its prefix requires", name)
+	}
+	if host && (path != "/" || domain != "") {
+		return fmt.Errorf("cookie %q needs Path \"/\" and no Domain, as its __Host- prefix requires", name)
+	}
+	return nil
 }
 
 // cutLast splits s around its last sep.

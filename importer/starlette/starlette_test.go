@@ -413,14 +413,26 @@ func TestStarletteErrorsHoldNoSecrets(t *testing.T) {
 func TestStarletteOptions(t *testing.T) {
 	t.Parallel()
 	for name, opts := range map[string]starlette.Options{
-		"no key":          {},
-		"negative MaxAge": {SecretKey: "k", MaxAge: -time.Second},
-		"fraction MaxAge": {SecretKey: "k", MaxAge: 1500 * time.Millisecond},
-		"bad name":        {SecretKey: "k", CookieName: "a b"},
-		"bad path":        {SecretKey: "k", Path: "/;x"},
+		"no key":           {},
+		"negative MaxAge":  {SecretKey: "k", MaxAge: -time.Second},
+		"fraction MaxAge":  {SecretKey: "k", MaxAge: 1500 * time.Millisecond},
+		"bad name":         {SecretKey: "k", CookieName: "a b"},
+		"bad path":         {SecretKey: "k", Path: "/;x"},
+		"__Host- insecure": {SecretKey: "k", CookieName: "__Host-s"},
+		"__Host- path":     {SecretKey: "k", CookieName: "__Host-s", HTTPSOnly: true, Path: "/app"},
+		"__host- domain":   {SecretKey: "k", CookieName: "__host-s", HTTPSOnly: true, Domain: "example.com"},
+		"__Secure- plain":  {SecretKey: "k", CookieName: "__Secure-s"},
 	} {
 		if _, err := starlette.New(opts); err == nil {
 			t.Errorf("%s: New accepted %+v", name, opts)
+		}
+	}
+	for _, opts := range []starlette.Options{
+		{SecretKey: "k", CookieName: "__Host-s", HTTPSOnly: true},
+		{SecretKey: "k", CookieName: "__Secure-s", HTTPSOnly: true, Path: "/app", Domain: "example.com"},
+	} {
+		if _, err := starlette.New(opts); err != nil {
+			t.Errorf("New(%+v): %v", opts, err)
 		}
 	}
 	im := newImporter(t, nil)
