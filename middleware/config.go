@@ -1,8 +1,6 @@
 package middleware
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -99,16 +97,30 @@ type Config struct {
 	// another Audience does not open even under the same keys.
 	Audience string
 
-	// Revoked, when set, is called with every session that opened from a
-	// valid cookie, before the handler runs, and again before such a
-	// session is written back. Returning true discards the session: the
-	// handler sees an empty one and, at write time, nothing is saved.
-	// It lets an application end sessions early despite keeping no server
-	// state per session: compare [Session.Created] with a per-user
-	// "sessions valid since" time, or a session epoch stored in the
-	// session with the user's current one. It must not change the session
-	// and must be safe for concurrent use.
-	Revoked func(ctx context.Context, s *Session) bool
+	// Revocations, when set, is consulted for every session opened from a
+	// valid cookie, before the handler runs, and again just before the
+	// response writes that session back (renewed or not), so that a
+	// logout recorded meanwhile wins over every request still in flight.
+	// A revoked session gives the handler an empty one, and a revoked
+	// session about to be written back is dropped and its cookie deleted.
+	// When a request destroys or renews a session it opened, the old id is
+	// recorded with RevokeSession before the response is written; if that
+	// fails, the response carries no cookie change and the ErrorHandler
+	// receives an error wrapping [ErrRevocation]. Nil means sessions end
+	// only when their token expires.
+	Revocations Revocations
+
+	// Import, when set, adopts a session cookie written by another library
+	// (see [Importer]) when the request carries no valid session of this
+	// Manager. Adopted values become the session and are sealed into this
+	// Manager's cookie in the same response, which also deletes the legacy
+	// cookie. A legacy cookie that is forged, expired or unreadable gives
+	// an empty session and a log line, and is deleted too. Import never
+	// causes an error response and never adopts part of a session. The
+	// legacy cookie is also deleted from any request that carries it next
+	// to a valid session of this Manager, so that a logout cannot bring the
+	// legacy session back.
+	Import Importer
 
 	// MaxChunks, when greater than one, lets a session that does not fit
 	// in one cookie spread over up to MaxChunks cookies named Name,
@@ -135,14 +147,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// errConfig is wrapped by every error from New about the Config.
-var errConfig = errors.New("middleware: invalid config")
-
 // normalize fills in the defaults and checks every rule; it returns the
 // completed copy.
 func (c Config) normalize() (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
-		return Config{}, fmt.Errorf("%w: "+format, append([]any{errConfig}, args...)...)
+		return Config{}, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 	}
 	if c.Name == "" {
 		c.Name = DefaultName

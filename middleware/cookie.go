@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 )
@@ -27,12 +28,12 @@ func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why st
 	for _, line := range h["Cookie"] {
 		for line != "" {
 			var part string
-			part, line, _ = cut(line, ';')
-			part = trimSpace(part)
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
 			if len(part) < len(name) || part[:len(name)] != name {
 				continue
 			}
-			k, v, _ := cut(part, '=')
+			k, v, _ := strings.Cut(part, "=")
 			i := 0
 			if k != name {
 				if !chunked || len(k) != len(name)+2 || k[len(name)] != '.' {
@@ -86,6 +87,21 @@ func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why st
 		b.WriteString(vals[i])
 	}
 	return b.String(), present, ""
+}
+
+// hasCookie reports whether the Cookie headers h hold a cookie named name.
+func hasCookie(h http.Header, name string) bool {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, _, _ := strings.Cut(textproto.TrimString(part), "=")
+			if k == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // addTokenCookies adds to h the Set-Cookie values that store tok for
@@ -147,25 +163,4 @@ func (m *Manager) addRemovals(w *responseWriter, h http.Header, present uint16, 
 			addValue(h, "Set-Cookie", m.removals[i], &w.setCookie)
 		}
 	}
-}
-
-// cut is strings.Cut on a byte.
-func cut(s string, sep byte) (before, after string, found bool) {
-	if i := strings.IndexByte(s, sep); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
-}
-
-func indexByte(s string, c byte) int { return strings.IndexByte(s, c) }
-
-// trimSpace trims ASCII spaces and tabs, as net/http does for cookies.
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -97,12 +97,23 @@
 // primary; once the key leaves the ring, the token is refused.
 //
 // Sessions are stateless, so a copy of a cookie stays valid until it
-// expires even after logout. [Config.Revoked] closes that gap: it sees
-// every session that opens and every session about to be written back,
-// and can compare [Session.Created] or a session epoch with a per-user
-// record. With it, a logout also wins over a slower request of the same
-// session still in flight, which would otherwise write the old session
-// back.
+// expires even after logout. [Config.Revocations] closes that gap with a
+// small server-side record of signed-out session ids and per-subject
+// "signed out everywhere" marks ([Session.SetSubject] names the user): it
+// is consulted for every session that opens and every session about to
+// be written back, and [Session.Destroy] and [Session.Renew] record the
+// old id in it. With it, a logout also wins over a slower request of the
+// same session still in flight, which would otherwise write the old
+// session back.
+//
+// # Several sessions, and adopting another library's
+//
+// Several Managers with different cookie names can wrap one handler (a
+// long-lived preferences cookie next to the login session, say); each
+// finds its own session with [Manager.Get], and the package-level [Get]
+// returns the innermost one. [Config.Import] adopts a session cookie
+// written by another library, so that switching to satchel logs nobody
+// out.
 //
 // # Concurrency
 //

@@ -39,29 +39,34 @@ type Session struct {
 	m *Manager
 	w *responseWriter
 
-	mu       sync.Mutex
-	vals     map[string]any // json.RawMessage for values from the cookie
-	id       string
-	created  time.Time
-	issued   time.Time
-	expires  time.Time
-	keyID    string
-	present  uint16 // which of the session's cookie names the request carried
-	loaded   bool   // opened from a valid cookie
-	dirty    bool
-	renewed  bool
-	destroyd bool
+	mu        sync.Mutex
+	vals      map[string]any // json.RawMessage for values from the cookie
+	id        string
+	subject   string
+	created   time.Time
+	issued    time.Time
+	expires   time.Time
+	keyID     string
+	orig      identity // the session the request opened, if loaded
+	present   uint16   // which of the session's cookie names the request carried
+	loaded    bool     // opened from a valid cookie
+	dirty     bool
+	renewed   bool
+	destroyed bool
+	legacy    bool // the request carried Config.Import's cookie: delete it
+	adopted   bool // the values came from Config.Import
 
 	accessed     bool
 	committed    bool
 	lateReported bool
 }
 
-// reset empties s as if the request had carried no cookie.
-func (s *Session) reset() {
-	s.vals, s.id, s.keyID = nil, "", ""
-	s.created, s.issued, s.expires = time.Time{}, time.Time{}, time.Time{}
-	s.loaded = false
+// identity is what a session is known by to [Revocations].
+type identity struct {
+	id      string
+	subject string
+	created time.Time
+	expires time.Time
 }
 
 // newID gives s a fresh random id and creation time.
@@ -84,10 +89,10 @@ const (
 // plan decides the cookie action for s at commit time. s.mu is held.
 func (s *Session) plan(now time.Time, ring *keyring.Ring, cfg *Config) action {
 	if s.dirty {
-		if len(s.vals) > 0 {
+		if len(s.vals) > 0 || s.subject != "" {
 			return actSeal
 		}
-		if s.destroyd || s.present != 0 {
+		if s.destroyed || s.present != 0 {
 			return actRemove
 		}
 		return actNone
@@ -539,11 +544,40 @@ func (s *Session) IsNew() bool {
 	return !s.loaded
 }
 
+// SetSubject records the user the session belongs to, usually once at
+// login (together with [Session.Renew]). The subject travels in the token
+// as its "sub" claim, outside the session's values, and is what
+// [Revocations] consults to sign a user out everywhere. An empty sub
+// removes it. [Session.Destroy] clears it.
+func (s *Session) SetSubject(sub string) {
+	s.mu.Lock()
+	late := false
+	if s.subject != sub {
+		s.subject = sub
+		late = s.changed()
+	}
+	s.accessed = true
+	s.mu.Unlock()
+	if late {
+		s.reportLate("SetSubject", "")
+	}
+}
+
+// Subject returns the user the session belongs to, as set by
+// [Session.SetSubject], or "" if it has none.
+func (s *Session) Subject() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accessed = true
+	return s.subject
+}
+
 // Renew gives the session a new id and restarts its absolute lifetime,
 // keeping its values, and makes the response write the cookie. Call it
 // when privileges change, at login above all, so that a session id an
 // attacker planted or saw before does not become an authenticated one
-// (session fixation).
+// (session fixation). With [Config.Revocations] set, the old id is
+// recorded as signed out before the response leaves.
 func (s *Session) Renew() {
 	s.mu.Lock()
 	s.newID(s.m.now())
@@ -558,13 +592,13 @@ func (s *Session) Renew() {
 // Destroy removes every value and the session id, and makes the response
 // delete the cookie (at logout). Values set after Destroy start a new
 // session with a new id. A copy of the old cookie kept elsewhere stays
-// valid until it expires unless [Config.Revoked] rejects it: record the
-// logout where the Revoked hook will see it.
+// valid until it expires, unless [Config.Revocations] is set: the old id
+// is then recorded as signed out before the response leaves.
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	clear(s.vals)
-	s.id, s.created = "", time.Time{}
-	s.destroyd = true
+	s.id, s.subject, s.created = "", "", time.Time{}
+	s.destroyed = true
 	late := s.changed()
 	s.mu.Unlock()
 	if late {

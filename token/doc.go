@@ -40,9 +40,11 @@
 //
 // # Claims
 //
-// Registered claims are exp, iat, nbf and jti, with times as RFC 3339
-// strings as the PASETO specification requires. The session's values live
-// under one claim, "data", so user keys never collide with registered ones.
+// Registered claims are exp, iat, nbf, jti and sub, with times as RFC 3339
+// strings as the PASETO specification requires; Seal writes whole seconds.
+// The session's values live under one claim, "data", so user keys never
+// collide with registered ones. Other top-level claims travel in
+// [Claims.Extra], written in sorted order after the registered ones.
 // Open returns each value as a json.RawMessage that aliases the decrypted
 // buffer: nothing is decoded until a caller asks, and an unchanged value is
 // written back by Seal byte for byte, never re-encoded. Integers keep their

@@ -24,7 +24,13 @@ const DefaultMaxSize = 4096
 
 // Claims is the content of a token.
 //
-// Expiry is required. IssuedAt, NotBefore and ID are written only when set.
+// Expiry is required. IssuedAt, NotBefore, ID and Subject are written only
+// when set. Seal writes times as whole seconds (RFC 3339 without a
+// fraction, which every PASETO library reads): Expiry and IssuedAt are
+// truncated to the second, NotBefore is rounded up to the next second, so
+// the sealed token is never valid longer or earlier than asked. Open
+// accepts fractions in tokens from elsewhere.
+//
 // Data holds the session's values under one claim, "data", so that user
 // keys never collide with registered claims.
 type Claims struct {
@@ -32,6 +38,7 @@ type Claims struct {
 	IssuedAt  time.Time // "iat": optional; a token issued in the future is refused
 	NotBefore time.Time // "nbf": optional; the token is refused before this instant
 	ID        string    // "jti": optional token or session identifier
+	Subject   string    // "sub": optional; the user the session belongs to
 
 	// Data maps session keys to values. Seal encodes each value as JSON:
 	// json.RawMessage values are checked and written as they are, common
@@ -40,6 +47,16 @@ type Claims struct {
 	// other type goes through encoding/json. Open fills Data with
 	// json.RawMessage values, untouched and ready to be re-sealed.
 	Data map[string]any
+
+	// Extra holds other top-level claims, for metadata that travels beside
+	// the session's values. Seal writes them after the registered claims
+	// in sorted name order and checks each value as strictly as Data's;
+	// it refuses a reserved name (PASETO's registered claims iss, sub, aud,
+	// exp, nbf, iat and jti, the footer names kid and wpk, and "data";
+	// case-sensitive) or one that is not valid UTF-8. Open fills Extra with every claim that is not
+	// reserved, each value aliasing the decrypted buffer as Data's do, and
+	// leaves it nil when there are none.
+	Extra map[string]json.RawMessage
 
 	// KeyID is set by Open to the id of the key that opened the token. Seal
 	// ignores it.
@@ -117,15 +134,13 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	if claims == nil || claims.Expiry.IsZero() {
 		return "", errors.New("token: claims need an expiry")
 	}
-	for _, t := range [...]time.Time{claims.Expiry, claims.IssuedAt, claims.NotBefore} {
-		// RFC 3339 has four-digit years; Open could not read another.
-		if y := t.UTC().Year(); !t.IsZero() && (y < 0 || y > 9999) {
-			return "", errors.New("token: claim time outside the years 0000 to 9999")
-		}
+	times, err := sealTimes(claims)
+	if err != nil {
+		return "", err
 	}
 	s := getScratch()
 	defer s.release()
-	pt, err := appendClaims(s.pt[:0], claims)
+	pt, err := appendClaims(s.pt[:0], claims, &times)
 	if err != nil {
 		return "", err
 	}
@@ -288,25 +303,62 @@ func isB64(b []byte) bool {
 	return true
 }
 
-// appendClaims writes the claims object: the registered claims, then
-// data. Every value is checked once, as it is written, against the limits
-// Open enforces on the whole document, so Seal never produces a token that
-// Open would refuse.
-func appendClaims(dst []byte, c *Claims) ([]byte, error) {
-	top := 2 // exp and data
-	dst = append(dst, `{"exp":"`...)
-	dst = c.Expiry.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, '"')
+// claimTimes are the times Seal writes, in UTC and whole seconds.
+type claimTimes struct {
+	exp, iat, nbf time.Time
+}
+
+// sealTimes rounds the claim times to whole seconds in the safe direction
+// (exp and iat down, nbf up) and checks that RFC 3339 can write them.
+func sealTimes(c *Claims) (claimTimes, error) {
+	t := claimTimes{exp: c.Expiry.UTC().Truncate(time.Second)}
 	if !c.IssuedAt.IsZero() {
-		top++
-		dst = append(dst, `,"iat":"`...)
-		dst = c.IssuedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
-		dst = append(dst, '"')
+		t.iat = c.IssuedAt.UTC().Truncate(time.Second)
 	}
 	if !c.NotBefore.IsZero() {
+		nbf := c.NotBefore.UTC()
+		if r := nbf.Truncate(time.Second); !r.Equal(nbf) {
+			nbf = r.Add(time.Second)
+		}
+		t.nbf = nbf
+	}
+	for _, v := range [...]time.Time{t.exp, t.iat, t.nbf} {
+		// RFC 3339 has four-digit years; Open could not read another.
+		if y := v.Year(); !v.IsZero() && (y < 0 || y > 9999) {
+			return claimTimes{}, errors.New("token: claim time outside the years 0000 to 9999")
+		}
+	}
+	return t, nil
+}
+
+// reserved are the claim names Extra may not use: PASETO's registered
+// claims, the footer's registered names, and "data".
+var reserved = [...]string{"aud", "data", "exp", "iat", "iss", "jti", "kid", "nbf", "sub", "wpk"}
+
+// isReserved reports whether name is a claim Extra may not hold.
+func isReserved(name string) bool {
+	return slices.Contains(reserved[:], name)
+}
+
+// appendClaims writes the claims object: the registered claims, the extra
+// claims in sorted order, then data. Every value is checked once, as it is
+// written, against the limits Open enforces on the whole document, so Seal
+// never produces a token that Open would refuse.
+func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
+	top := 2 // exp and data
+	dst = append(dst, `{"exp":"`...)
+	dst = t.exp.AppendFormat(dst, time.RFC3339)
+	dst = append(dst, '"')
+	if !t.iat.IsZero() {
+		top++
+		dst = append(dst, `,"iat":"`...)
+		dst = t.iat.AppendFormat(dst, time.RFC3339)
+		dst = append(dst, '"')
+	}
+	if !t.nbf.IsZero() {
 		top++
 		dst = append(dst, `,"nbf":"`...)
-		dst = c.NotBefore.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = t.nbf.AppendFormat(dst, time.RFC3339)
 		dst = append(dst, '"')
 	}
 	if c.ID != "" {
@@ -314,28 +366,70 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		dst = append(dst, `,"jti":`...)
 		dst = jsonx.AppendString(dst, c.ID)
 	}
+	if c.Subject != "" {
+		top++
+		dst = append(dst, `,"sub":`...)
+		dst = jsonx.AppendString(dst, c.Subject)
+	}
+	var check jsonx.Decoder
+	check.Reset("", claimLimits)
+	if err := check.AddItems(top + len(c.Extra)); err != nil {
+		return nil, fmt.Errorf("token: claims break the limits: %w", err)
+	}
+	if len(c.Extra) > 0 {
+		var err error
+		if dst, err = appendExtra(dst, c.Extra, &check); err != nil {
+			return nil, err
+		}
+	}
 	dst = append(dst, `,"data":`...)
-	dst, err := appendData(dst, c.Data, top)
+	dst, err := appendData(dst, c.Data, &check)
 	if err != nil {
 		return nil, err
 	}
 	return append(dst, '}'), nil
 }
 
+// appendExtra writes the extra claims, each preceded by a comma, in sorted
+// name order, and checks each value at depth 1 (inside the top object).
+func appendExtra(dst []byte, extra map[string]json.RawMessage, check *jsonx.Decoder) ([]byte, error) {
+	var inline [16]string
+	names := inline[:0]
+	for k := range extra {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if isReserved(k) {
+			return nil, fmt.Errorf("token: extra claim %q is reserved", k)
+		}
+		if !utf8.ValidString(k) {
+			return nil, fmt.Errorf("token: extra claim %q is not valid UTF-8", k)
+		}
+		dst = append(dst, ',')
+		dst = jsonx.AppendString(dst, k)
+		dst = append(dst, ':')
+		v := extra[k]
+		if err := check.CheckValue(string(v), 1); err != nil {
+			return nil, fmt.Errorf("token: extra claim %q breaks the strict JSON rules: %w", k, err)
+		}
+		dst = append(dst, v...)
+	}
+	return dst, nil
+}
+
 // appendData writes the session values as a JSON object in sorted key
 // order and checks each value strictly, sharing one budget of depth and
-// items with the top claims (top of them). An error names the key and the
-// value's type, never the value: session values may be secrets.
-func appendData(dst []byte, data map[string]any, top int) ([]byte, error) {
+// items with the claims around it (counted in check). An error names the
+// key and the value's type, never the value: session values may be secrets.
+func appendData(dst []byte, data map[string]any, check *jsonx.Decoder) ([]byte, error) {
 	var inline [32]string
 	keys := inline[:0]
 	for k := range data {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var check jsonx.Decoder
-	check.Reset("", claimLimits)
-	if err := check.AddItems(top + len(keys)); err != nil {
+	if err := check.AddItems(len(keys)); err != nil {
 		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
 	}
 	dst = append(dst, '{')
@@ -406,6 +500,12 @@ func parseClaims(pt []byte) (*Claims, error) {
 				return err
 			}
 			c.ID = s
+		case "sub":
+			s, err := d.String()
+			if err != nil {
+				return err
+			}
+			c.Subject = s
 		case "data":
 			c.Data = make(map[string]any, 8)
 			return d.Object(func(k string) error {
@@ -418,9 +518,16 @@ func parseClaims(pt []byte) (*Claims, error) {
 				return nil
 			})
 		default:
-			// Other claims are validated and ignored.
-			_, _, err := d.Skip()
-			return err
+			start, end, err := d.Skip()
+			if err != nil || isReserved(key) {
+				// Reserved claims satchel does not use (iss, aud, ...)
+				// are validated and ignored.
+				return err
+			}
+			if c.Extra == nil {
+				c.Extra = make(map[string]json.RawMessage, 4)
+			}
+			c.Extra[key] = json.RawMessage(pt[start:end:end])
 		}
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -435,7 +436,8 @@ func TestThreat08_ClockSkew(t *testing.T) {
 	if _, err := token.Open(ring, tok, nil, opts(t0.Add(-time.Millisecond))); !errors.Is(err, token.ErrNotYetValid) {
 		t.Fatalf("iat/nbf 1ms beyond the leeway: %v, want ErrNotYetValid", err)
 	}
-	iatOnly := mustSeal(t, k, &token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0.Add(leeway + time.Millisecond)}, "")
+	// Seal truncates iat to the second, so "beyond" is a whole second here.
+	iatOnly := mustSeal(t, k, &token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0.Add(leeway + time.Second)}, "")
 	if _, err := token.Open(ring, iatOnly, nil, opts(t0)); !errors.Is(err, token.ErrNotYetValid) {
 		t.Fatalf("iat beyond the leeway: %v, want ErrNotYetValid", err)
 	}
@@ -701,5 +703,145 @@ func TestSealRefusesCycles(t *testing.T) {
 	c.Data = map[string]any{"m": self}
 	if _, err := token.Seal(k, c, nil, nil); err == nil {
 		t.Fatal("Seal accepted a cyclic value")
+	}
+}
+
+// sealedPayload seals c and returns the decrypted claims JSON.
+func sealedPayload(t *testing.T, k keyring.Key, c *token.Claims) string {
+	t.Helper()
+	tok := mustSeal(t, k, c, "")
+	secret := k.ExportSecret()
+	pt, _, ok := token.DecryptAny(&secret, tok, nil)
+	if !ok {
+		t.Fatal("DecryptAny failed on a sealed token")
+	}
+	return string(pt)
+}
+
+// TestSealWritesWholeSeconds: times are written as RFC 3339 without a
+// fraction (paseto-ts 2.0.7 refuses nine fractional digits), rounded in
+// the direction that never extends validity: exp and iat down, nbf up.
+func TestSealWritesWholeSeconds(t *testing.T) {
+	k, ring := newRing(t)
+	frac := 987654321 * time.Nanosecond
+	c := &token.Claims{
+		Expiry:    t0.Add(time.Hour + frac),
+		IssuedAt:  t0.Add(frac),
+		NotBefore: t0.Add(frac),
+		Data:      map[string]any{},
+	}
+	pt := sealedPayload(t, k, c)
+	want := `{"exp":"2026-11-27T13:00:00Z","iat":"2026-11-27T12:00:00Z","nbf":"2026-11-27T12:00:01Z","data":{}}`
+	if pt != want {
+		t.Fatalf("payload\n %s\nwant\n %s", pt, want)
+	}
+	// Offsets are written in UTC; a whole-second nbf is not moved.
+	east := time.FixedZone("east", 5*3600+1800)
+	c = &token.Claims{Expiry: t0.Add(time.Hour).In(east), NotBefore: t0.In(east)}
+	want = `{"exp":"2026-11-27T13:00:00Z","nbf":"2026-11-27T12:00:00Z","data":{}}`
+	if pt := sealedPayload(t, k, c); pt != want {
+		t.Fatalf("payload\n %s\nwant\n %s", pt, want)
+	}
+	// Open still accepts fractions from other writers.
+	tok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00.123456789Z","nbf":"2026-11-27T11:00:00.5+00:00"}`), nil)
+	got, err := token.Open(ring, tok, nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(time.Hour + 123456789*time.Nanosecond); !got.Expiry.Equal(want) {
+		t.Fatalf("exp %v, want %v", got.Expiry, want)
+	}
+}
+
+// TestSubjectAndExtra: sub and the extra claims round-trip; extras are
+// written in sorted order after the registered claims and before data;
+// reserved or non-UTF-8 names and invalid values are refused by Seal; Open
+// puts unreserved unknown claims in Extra and ignores reserved ones.
+func TestSubjectAndExtra(t *testing.T) {
+	t.Parallel()
+	k, ring := newRing(t)
+	c := &token.Claims{
+		Expiry:  t0.Add(time.Hour),
+		ID:      "s1",
+		Subject: "user-42",
+		Extra:   map[string]json.RawMessage{"z": json.RawMessage(`true`), "life": json.RawMessage(` 3600 `), "m": json.RawMessage(`{"a":[1]}`)},
+		Data:    map[string]any{"x": 1},
+	}
+	want := `{"exp":"2026-11-27T13:00:00Z","jti":"s1","sub":"user-42","life": 3600 ,"m":{"a":[1]},"z":true,"data":{"x":1}}`
+	if pt := sealedPayload(t, k, c); pt != want {
+		t.Fatalf("payload\n %s\nwant\n %s", pt, want)
+	}
+	got, err := token.Open(ring, mustSeal(t, k, c, ""), nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "user-42" {
+		t.Errorf("Subject = %q", got.Subject)
+	}
+	wantExtra := map[string]json.RawMessage{"z": json.RawMessage(`true`), "life": json.RawMessage(`3600`), "m": json.RawMessage(`{"a":[1]}`)}
+	if diff := cmp.Diff(wantExtra, got.Extra); diff != "" {
+		t.Errorf("Extra (-want +got):\n%s", diff)
+	}
+
+	// No extra claims: Extra stays nil, and no "sub" is written.
+	plain := &token.Claims{Expiry: t0.Add(time.Hour)}
+	if pt := sealedPayload(t, k, plain); strings.Contains(pt, "sub") {
+		t.Errorf("empty Subject written: %s", pt)
+	}
+	got, err = token.Open(ring, mustSeal(t, k, plain, ""), nil, at(t0))
+	if err != nil || got.Extra != nil || got.Subject != "" {
+		t.Fatalf("plain token: %v, Extra %v, Subject %q", err, got.Extra, got.Subject)
+	}
+
+	for _, name := range []string{"exp", "iat", "nbf", "jti", "sub", "data", "iss", "aud", "kid", "wpk"} {
+		bad := &token.Claims{Expiry: t0.Add(time.Hour), Extra: map[string]json.RawMessage{name: json.RawMessage(`1`)}}
+		if _, err := token.Seal(k, bad, nil, nil); err == nil {
+			t.Errorf("Seal accepted reserved extra claim %q", name)
+		}
+	}
+	for name, v := range map[string]string{
+		"ok\xff": `1`, "dup": `{"a":1,"a":2}`, "empty": ``, "nan": `NaN`, "two": `1 2`,
+		"utf8": "\"\xff\"", "deep": strings.Repeat("[", 40) + strings.Repeat("]", 40),
+	} {
+		bad := &token.Claims{Expiry: t0.Add(time.Hour), Extra: map[string]json.RawMessage{name: json.RawMessage(v)}}
+		if _, err := token.Seal(k, bad, nil, nil); err == nil {
+			t.Errorf("Seal accepted extra claim %q = %q", name, v)
+		} else if v != "" && strings.Contains(err.Error(), v) {
+			t.Errorf("error %q holds the value", err)
+		}
+	}
+	// The extra claims share the item budget with everything else.
+	many := &token.Claims{Expiry: t0.Add(time.Hour), Extra: map[string]json.RawMessage{}}
+	for i := range 1023 {
+		many.Extra[fmt.Sprintf("e%04d", i)] = json.RawMessage(`0`)
+	}
+	big := &token.Options{MaxSize: 1 << 20, Now: func() time.Time { return t0 }}
+	if _, err := token.Seal(k, many, nil, big); err == nil {
+		t.Error("Seal accepted exp, data and 1023 extra claims (1025 items)")
+	}
+	delete(many.Extra, "e0000")
+	tok, err := token.Seal(k, many, nil, big)
+	if err != nil {
+		t.Fatalf("1024 items: %v", err)
+	}
+	if got, err := token.Open(ring, tok, nil, big); err != nil || len(got.Extra) != 1022 {
+		t.Fatalf("1024 items sealed but Open: %v", err)
+	}
+
+	// Foreign tokens: reserved claims satchel does not use are ignored,
+	// the rest land in Extra.
+	tok = token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","iss":"a","aud":"b","kid":"c","wpk":"d","Sub":"e","x":[1, 2]}`), nil)
+	got, err = token.Open(ring, tok, nil, at(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantExtra = map[string]json.RawMessage{"Sub": json.RawMessage(`"e"`), "x": json.RawMessage(`[1, 2]`)}
+	if diff := cmp.Diff(wantExtra, got.Extra); diff != "" || got.Subject != "" {
+		t.Errorf("foreign Extra (-want +got):\n%s (Subject %q)", diff, got.Subject)
+	}
+	// sub must be a string.
+	tok = token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","sub":1}`), nil)
+	if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("numeric sub: %v, want ErrInvalid", err)
 	}
 }
