@@ -16,7 +16,7 @@ func chiApp(sessions *satchel.Manager) http.Handler {
 	r.Use(middleware.Recoverer)
 	r.Use(sessions.Handler)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		user, ok := s.GetString("user")
 		if !ok {
 			fmt.Fprintln(w, "hello, stranger")
@@ -31,16 +31,17 @@ func chiApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "count: %d\n", n)
 	})
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		s.Renew()
 		name := r.PostFormValue("name")
+		s.SetSubject(name)
 		s.Set("user", name)
 		s.Set("profile", profile{Name: name, Lang: r.PostFormValue("lang")})
 		s.Flash("welcome, " + name)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	r.Post("/count", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		if _, ok := s.GetString("user"); !ok {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
@@ -50,7 +51,7 @@ func chiApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "count: %d\n", n+1)
 	})
 	r.Get("/profile", func(w http.ResponseWriter, r *http.Request) {
-		p, err := satchel.Decode[profile](satchel.Get(r), "profile")
+		p, err := satchel.Decode[profile](sessions.Get(r), "profile")
 		if err != nil {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
@@ -58,7 +59,7 @@ func chiApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "%s likes %s\n", p.Name, p.Lang)
 	})
 	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
-		satchel.Get(r).Destroy()
+		sessions.Get(r).Destroy()
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	return r

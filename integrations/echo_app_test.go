@@ -17,7 +17,7 @@ func echoApp(sessions *satchel.Manager) http.Handler {
 	e.Use(middleware.Recover())
 	e.Use(echo.WrapMiddleware(sessions.Handler))
 	e.GET("/", func(c echo.Context) error {
-		s := satchel.Get(c.Request())
+		s := sessions.Get(c.Request())
 		user, ok := s.GetString("user")
 		if !ok {
 			return c.String(http.StatusOK, "hello, stranger\n")
@@ -32,16 +32,17 @@ func echoApp(sessions *satchel.Manager) http.Handler {
 		return c.String(http.StatusOK, b.String())
 	})
 	e.POST("/login", func(c echo.Context) error {
-		s := satchel.Get(c.Request())
+		s := sessions.Get(c.Request())
 		s.Renew()
 		name := c.FormValue("name")
+		s.SetSubject(name)
 		s.Set("user", name)
 		s.Set("profile", profile{Name: name, Lang: c.FormValue("lang")})
 		s.Flash("welcome, " + name)
 		return c.Redirect(http.StatusSeeOther, "/")
 	})
 	e.POST("/count", func(c echo.Context) error {
-		s := satchel.Get(c.Request())
+		s := sessions.Get(c.Request())
 		if _, ok := s.GetString("user"); !ok {
 			return c.String(http.StatusUnauthorized, "sign in first\n")
 		}
@@ -50,14 +51,14 @@ func echoApp(sessions *satchel.Manager) http.Handler {
 		return c.String(http.StatusOK, fmt.Sprintf("count: %d\n", n+1))
 	})
 	e.GET("/profile", func(c echo.Context) error {
-		p, err := satchel.Decode[profile](satchel.Get(c.Request()), "profile")
+		p, err := satchel.Decode[profile](sessions.Get(c.Request()), "profile")
 		if err != nil {
 			return c.String(http.StatusUnauthorized, "sign in first\n")
 		}
 		return c.String(http.StatusOK, fmt.Sprintf("%s likes %s\n", p.Name, p.Lang))
 	})
 	e.POST("/logout", func(c echo.Context) error {
-		satchel.Get(c.Request()).Destroy()
+		sessions.Get(c.Request()).Destroy()
 		return c.Redirect(http.StatusSeeOther, "/")
 	})
 	return e

@@ -17,7 +17,7 @@ func ginApp(sessions *satchel.Manager) http.Handler {
 	r.Use(gin.Recovery())
 	r.Use(satchelgin.Middleware(sessions))
 	r.GET("/", func(c *gin.Context) {
-		s := satchel.Get(c.Request)
+		s := sessions.Get(c.Request)
 		user, ok := s.GetString("user")
 		if !ok {
 			c.String(http.StatusOK, "hello, stranger\n")
@@ -33,16 +33,17 @@ func ginApp(sessions *satchel.Manager) http.Handler {
 		c.String(http.StatusOK, b.String())
 	})
 	r.POST("/login", func(c *gin.Context) {
-		s := satchel.Get(c.Request)
+		s := sessions.Get(c.Request)
 		s.Renew()
 		name := c.PostForm("name")
+		s.SetSubject(name)
 		s.Set("user", name)
 		s.Set("profile", profile{Name: name, Lang: c.PostForm("lang")})
 		s.Flash("welcome, " + name)
 		c.Redirect(http.StatusSeeOther, "/")
 	})
 	r.POST("/count", func(c *gin.Context) {
-		s := satchel.Get(c.Request)
+		s := sessions.Get(c.Request)
 		if _, ok := s.GetString("user"); !ok {
 			c.String(http.StatusUnauthorized, "sign in first\n")
 			return
@@ -52,7 +53,7 @@ func ginApp(sessions *satchel.Manager) http.Handler {
 		c.String(http.StatusOK, "count: %d\n", n+1)
 	})
 	r.GET("/profile", func(c *gin.Context) {
-		p, err := satchel.Decode[profile](satchel.Get(c.Request), "profile")
+		p, err := satchel.Decode[profile](sessions.Get(c.Request), "profile")
 		if err != nil {
 			c.String(http.StatusUnauthorized, "sign in first\n")
 			return
@@ -60,7 +61,7 @@ func ginApp(sessions *satchel.Manager) http.Handler {
 		c.String(http.StatusOK, "%s likes %s\n", p.Name, p.Lang)
 	})
 	r.POST("/logout", func(c *gin.Context) {
-		satchel.Get(c.Request).Destroy()
+		sessions.Get(c.Request).Destroy()
 		c.Redirect(http.StatusSeeOther, "/")
 	})
 	return r

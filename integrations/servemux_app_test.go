@@ -11,7 +11,7 @@ import (
 func serveMuxApp(sessions *satchel.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		user, ok := s.GetString("user")
 		if !ok {
 			fmt.Fprintln(w, "hello, stranger")
@@ -26,16 +26,17 @@ func serveMuxApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "count: %d\n", n)
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		s.Renew()
 		name := r.PostFormValue("name")
+		s.SetSubject(name)
 		s.Set("user", name)
 		s.Set("profile", profile{Name: name, Lang: r.PostFormValue("lang")})
 		s.Flash("welcome, " + name)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /count", func(w http.ResponseWriter, r *http.Request) {
-		s := satchel.Get(r)
+		s := sessions.Get(r)
 		if _, ok := s.GetString("user"); !ok {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
@@ -45,7 +46,7 @@ func serveMuxApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "count: %d\n", n+1)
 	})
 	mux.HandleFunc("GET /profile", func(w http.ResponseWriter, r *http.Request) {
-		p, err := satchel.Decode[profile](satchel.Get(r), "profile")
+		p, err := satchel.Decode[profile](sessions.Get(r), "profile")
 		if err != nil {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
@@ -53,7 +54,7 @@ func serveMuxApp(sessions *satchel.Manager) http.Handler {
 		fmt.Fprintf(w, "%s likes %s\n", p.Name, p.Lang)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		satchel.Get(r).Destroy()
+		sessions.Get(r).Destroy()
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	return sessions.Handler(mux)

@@ -5,7 +5,7 @@
 //	r := gin.New()
 //	r.Use(satchelgin.Middleware(sessions))
 //	r.POST("/login", func(c *gin.Context) {
-//		s := satchel.Get(c.Request)
+//		s := sessions.Get(c.Request)
 //		s.Renew()
 //		s.Set("user", c.PostForm("name"))
 //		c.Redirect(http.StatusSeeOther, "/")
@@ -40,7 +40,7 @@ import (
 
 // Middleware returns a gin middleware that loads the request's session
 // with m, as m.Handler does for net/http: the handlers after it in the
-// chain find the session in c.Request's context ([middleware.Get]), and
+// chain find the session in c.Request's context (m.Get(c.Request)), and
 // every write through c.Writer passes through m's response wrapper, so the
 // cookie is added before the headers leave. c.Writer and c.Request are
 // restored when the chain returns; middleware earlier in the chain sees

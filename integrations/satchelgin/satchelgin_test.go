@@ -64,11 +64,11 @@ func loginEngine(adapter gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.Use(adapter)
 	r.POST("/login", func(c *gin.Context) {
-		satchel.Get(c.Request).Set("user", "ada")
+		m.Get(c.Request).Set("user", "ada")
 		c.String(http.StatusOK, "welcome")
 	})
 	r.GET("/whoami", func(c *gin.Context) {
-		user, _ := satchel.Get(c.Request).GetString("user")
+		user, _ := m.Get(c.Request).GetString("user")
 		c.String(http.StatusOK, "user=%s", user)
 	})
 	return r
@@ -181,7 +181,7 @@ func TestWriterMethods(t *testing.T) {
 	r.Use(func(c *gin.Context) {
 		before := c.Writer
 		c.Next()
-		outerSame = c.Writer == before && satchel.Get(c.Request) == nil
+		outerSame = c.Writer == before && satchel.FromContext(c.Request.Context()) == nil
 	})
 	r.Use(satchelgin.Middleware(m))
 	var problems []string
@@ -192,7 +192,7 @@ func TestWriterMethods(t *testing.T) {
 	}
 	r.POST("/status", func(c *gin.Context) {
 		w := c.Writer
-		s := satchel.Get(c.Request)
+		s := m.Get(c.Request)
 		s.Set("a", 1)
 		c.Status(http.StatusCreated)
 		check(w.Status() == 201, "Status %d after c.Status(201)", w.Status())
@@ -213,7 +213,7 @@ func TestWriterMethods(t *testing.T) {
 		check(rc.SetWriteDeadline(time.Now().Add(time.Minute)) == nil, "SetWriteDeadline through the writer failed")
 	})
 	r.GET("/read", func(c *gin.Context) {
-		s := satchel.Get(c.Request)
+		s := m.Get(c.Request)
 		a, _ := s.GetInt64("a")
 		b, _ := s.GetInt64("b")
 		c.String(http.StatusOK, "a=%d b=%d", a, b)
@@ -262,7 +262,7 @@ func TestFlushSendsTheCookie(t *testing.T) {
 	r := gin.New()
 	r.Use(satchelgin.Middleware(m))
 	r.GET("/stream", func(c *gin.Context) {
-		satchel.Get(c.Request).Set("streamed", true)
+		m.Get(c.Request).Set("streamed", true)
 		c.Writer.Flush()
 		select {
 		case <-headersSeen:
@@ -294,7 +294,7 @@ func TestHijackSeesTheCookie(t *testing.T) {
 	r := gin.New()
 	r.Use(satchelgin.Middleware(m))
 	r.GET("/raw", func(c *gin.Context) {
-		satchel.Get(c.Request).Set("raw", true)
+		m.Get(c.Request).Set("raw", true)
 		conn, rw, err := c.Writer.Hijack()
 		if err != nil {
 			c.String(http.StatusInternalServerError, "hijack: %v", err)
@@ -335,7 +335,7 @@ func TestTooLargeIsLoud(t *testing.T) {
 	})
 	r.Use(satchelgin.Middleware(m))
 	r.GET("/big", func(c *gin.Context) {
-		satchel.Get(c.Request).Set("big", strings.Repeat("x", 5000))
+		m.Get(c.Request).Set("big", strings.Repeat("x", 5000))
 		c.String(http.StatusOK, "saved")
 	})
 	srv, client := server(t, r)
@@ -366,7 +366,7 @@ func TestLateChangeIsReported(t *testing.T) {
 	r.GET("/late", func(c *gin.Context) {
 		c.Status(http.StatusNoContent)
 		c.Writer.WriteHeaderNow()
-		satchel.Get(c.Request).Set("late", true)
+		m.Get(c.Request).Set("late", true)
 	})
 	srv, client := server(t, r)
 	resp, _ := call(t, client, "GET", srv.URL+"/late")
