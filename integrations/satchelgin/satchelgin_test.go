@@ -60,7 +60,7 @@ func naive(m *satchel.Manager) gin.HandlerFunc {
 
 // loginEngine answers POST /login by storing a user and writing a body,
 // and GET /whoami with the stored user.
-func loginEngine(adapter gin.HandlerFunc) *gin.Engine {
+func loginEngine(m *satchel.Manager, adapter gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.Use(adapter)
 	r.POST("/login", func(c *gin.Context) {
@@ -126,7 +126,7 @@ func TestNaiveAdapterLosesTheWrite(t *testing.T) {
 	t.Parallel()
 	m := newManager(t, satchel.Config{})
 
-	srv, client := server(t, loginEngine(naive(m)))
+	srv, client := server(t, loginEngine(m, naive(m)))
 	resp, body := call(t, client, "POST", srv.URL+"/login")
 	if resp.StatusCode != 200 || body != "welcome" {
 		t.Fatalf("login: %d %q", resp.StatusCode, body)
@@ -137,7 +137,7 @@ func TestNaiveAdapterLosesTheWrite(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	loginEngine(naive(m)).ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
+	loginEngine(m, naive(m)).ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
 	if !strings.HasPrefix(rec.Header().Get("Set-Cookie"), satchel.DefaultName+"=") {
 		t.Errorf("recorder's live header map lacks the late cookie: %q", rec.Header().Get("Set-Cookie"))
 	}
@@ -149,7 +149,7 @@ func TestNaiveAdapterLosesTheWrite(t *testing.T) {
 func TestMiddlewareKeepsTheWrite(t *testing.T) {
 	t.Parallel()
 	m := newManager(t, satchel.Config{})
-	srv, client := server(t, loginEngine(satchelgin.Middleware(m)))
+	srv, client := server(t, loginEngine(m, satchelgin.Middleware(m)))
 
 	resp, body := call(t, client, "POST", srv.URL+"/login")
 	ck := sessionCookie(resp)
@@ -164,7 +164,7 @@ func TestMiddlewareKeepsTheWrite(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	loginEngine(satchelgin.Middleware(m)).ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
+	loginEngine(m, satchelgin.Middleware(m)).ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
 	if got := rec.Result().Header.Get("Set-Cookie"); !strings.HasPrefix(got, satchel.DefaultName+"=") {
 		t.Errorf("recorder's sent headers lack the cookie: %q", got)
 	}
