@@ -10,9 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
 	"satchel.dev/keyring"
 	satchel "satchel.dev/middleware"
 )
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode) // no debug line per route
+	m.Run()
+}
 
 // profile is the struct every app keeps in the session at login.
 type profile struct {

@@ -71,8 +71,3 @@ func TestGin(t *testing.T) {
 	t.Parallel()
 	runFlow(t, ginApp(newManager(t)))
 }
-
-func TestMain(m *testing.M) {
-	gin.SetMode(gin.TestMode) // no debug banner per route
-	m.Run()
-}
