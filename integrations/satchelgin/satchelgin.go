@@ -116,9 +116,10 @@ func (w *responseWriter) Written() bool { return w.gin.Written() }
 
 // Flush commits the session and flushes the headers and any body.
 func (w *responseWriter) Flush() {
-	// The session middleware's writer always implements Flush, and
-	// reaches gin's Flush, which sends the headers first.
-	w.session.(http.Flusher).Flush()
+	// The session middleware's writer commits, then reaches gin's Flush,
+	// which sends the headers first. gin.ResponseWriter's Flush reports
+	// no error, and neither can this one.
+	_ = http.NewResponseController(w.session).Flush()
 }
 
 // Hijack commits the session, so its Set-Cookie is in Header for a
