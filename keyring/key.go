@@ -48,11 +48,23 @@ var b64 = base64.RawURLEncoding.Strict()
 // JSON) shows only its k4.lid id, never the secret. The secret leaves the
 // Key only through the methods whose names start with Export.
 type Key struct {
-	// secret sits behind a pointer so that fmt, printing a struct that
-	// holds a Key in a field it cannot reach (unexported, or nested in
-	// one), shows an address and never the bytes.
+	// m holds the secret two pointers away. fmt cannot call Format on a
+	// Key it reaches by reflection (an unexported field, or inside one),
+	// so it walks the fields; a pointer field prints as an address, but
+	// a verb that does not fit a pointer (%s, %q, %t, %c, %f, %e, %U...)
+	// sends fmt to its error path, which prints the pointer's target at
+	// the top level: a struct, printed field by field. Those fields are
+	// one level down, where fmt prints a pointer only as an address. So
+	// the bytes sit behind a pointer inside the struct m points to, and no
+	// verb, flag or container can print them.
+	m  *material
+	id string
+}
+
+// material is a key's secret. It is reached only through a Key, never
+// copied out except by the Export methods, and never printed (see Key.m).
+type material struct {
 	secret *[KeySize]byte
-	id     string
 }
 
 // GenerateKey returns a new random key read from crypto/rand.
@@ -86,7 +98,7 @@ func NewKey(b []byte) (Key, error) {
 	if isWeak(secret) {
 		return Key{}, ErrWeakKey
 	}
-	return Key{secret: secret, id: lid(secret)}, nil
+	return Key{m: &material{secret: secret}, id: lid(secret)}, nil
 }
 
 // ParseKey parses a k4.local PASERK ("k4.local." followed by 43 characters
@@ -182,20 +194,20 @@ func (k Key) IsZero() bool { return k.id == "" }
 
 // Equal reports whether k and other hold the same secret.
 func (k Key) Equal(other Key) bool {
-	if k.secret == nil || other.secret == nil {
-		return k.secret == other.secret
+	if k.m == nil || other.m == nil {
+		return k.m == other.m
 	}
-	return subtle.ConstantTimeCompare(k.secret[:], other.secret[:]) == 1
+	return subtle.ConstantTimeCompare(k.m.secret[:], other.m.secret[:]) == 1
 }
 
 // ExportSecret returns a copy of the 32 secret bytes. It is the one way for
 // other packages to reach the raw key; grep for "Export" to audit its uses.
 // The zero Key exports 32 zero bytes.
 func (k Key) ExportSecret() [KeySize]byte {
-	if k.secret == nil {
+	if k.m == nil {
 		return [KeySize]byte{}
 	}
-	return *k.secret
+	return *k.m.secret
 }
 
 // ExportPASERK returns the secret as a k4.local PASERK, the form that
@@ -204,7 +216,7 @@ func (k Key) ExportPASERK() string {
 	if k.IsZero() {
 		return ""
 	}
-	return encodePASERK(k.secret)
+	return encodePASERK(k.m.secret)
 }
 
 // String returns the key's id, never its secret.

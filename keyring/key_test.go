@@ -322,3 +322,88 @@ func TestFromEnv(t *testing.T) {
 		t.Fatalf("bad: %v, want an error naming the variable", err)
 	}
 }
+
+// TestThreat14_NoVerbPrintsTheSecret formats a key with every fmt verb and
+// flag, reached every way fmt can reach it: directly, through pointers,
+// interfaces, slices, arrays and maps, and as an exported or unexported
+// struct field, where fmt cannot call the key's Format method and walks
+// its fields by reflection instead (a verb that does not fit a pointer,
+// such as %s, makes fmt print the pointer's target). None may print the
+// secret in any form; slog's handlers and encoding/json neither.
+func TestThreat14_NoVerbPrintsTheSecret(t *testing.T) {
+	t.Parallel()
+	k, err := keyring.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := k.ExportSecret()
+	var forbidden []string
+	for _, verb := range []string{"v", "d", "x", "X", "o", "O", "b", "c", "q", "U", "s", "e", "f", "#v"} {
+		all := strings.Trim(fmt.Sprintf("%"+verb, secret[:]), "[]")
+		// A window from the middle of the rendering: any printing of the
+		// bytes with that verb contains it.
+		if w := len(all) / 3; w > 0 {
+			forbidden = append(forbidden, all[w:2*w])
+		}
+	}
+	forbidden = append(forbidden, hex.EncodeToString(secret[8:24]), strings.TrimPrefix(k.ExportPASERK(), "k4.local.")[10:30])
+
+	type inner struct {
+		key keyring.Key
+		Pub keyring.Key
+	}
+	type outer struct {
+		k     keyring.Key
+		p     *keyring.Key
+		s     []keyring.Key
+		a     [2]keyring.Key
+		m     map[string]keyring.Key
+		mk    map[keyring.Key]int
+		i     any
+		in    inner
+		pin   *inner
+		ins   []inner
+		E     keyring.Key
+		Inner inner
+	}
+	kp := k
+	o := outer{
+		k: k, p: &kp, s: []keyring.Key{k}, a: [2]keyring.Key{k, k}, m: map[string]keyring.Key{"x": k},
+		mk: map[keyring.Key]int{k: 1}, i: k, in: inner{k, k}, pin: &inner{k, k}, ins: []inner{{k, k}}, E: k, Inner: inner{k, k},
+	}
+	values := []any{k, &kp, []keyring.Key{k}, map[string]keyring.Key{"x": k}, o, &o, []outer{o}, map[string]any{"o": o}, inner{k, k}}
+
+	var outputs []string
+	for c := 'A'; c <= 'z'; c++ {
+		if c > 'Z' && c < 'a' {
+			continue
+		}
+		for _, flags := range []string{"", "+", "#", "-", " ", "0", "+#", "10.3"} {
+			format := "%" + flags + string(c)
+			for _, v := range values {
+				outputs = append(outputs, fmt.Sprintf(format, v))
+			}
+		}
+	}
+	var logged strings.Builder
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&logged, nil), slog.NewTextHandler(&logged, nil)} {
+		slog.New(h).Info("msg", "key", k, "ptr", &kp, "outer", o, "outerp", &o, slog.Any("list", []outer{o}), slog.Group("g", "k", k))
+	}
+	outputs = append(outputs, logged.String())
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err == nil {
+			outputs = append(outputs, string(b))
+		}
+	}
+	for i, out := range outputs {
+		for _, f := range forbidden {
+			if strings.Contains(out, f) {
+				t.Fatalf("output %d leaks the secret (%q):\n%s", i, f, out)
+			}
+		}
+	}
+	if got := fmt.Sprintf("%s %v %d %q", k, &kp, k, k); !strings.Contains(got, k.ID()) || strings.Count(got, k.ID()) != 4 {
+		t.Errorf("a key does not print as its id: %s", got)
+	}
+}

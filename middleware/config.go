@@ -32,6 +32,11 @@ const (
 	CookieLimit = 4096
 	// MaxChunksLimit bounds [Config.MaxChunks].
 	MaxChunksLimit = 8
+
+	// maxLifetimeLimit bounds MaxAge and MaxLifetime: browsers cap a
+	// cookie's lifetime at 400 days (RFC 6265bis), so a longer session
+	// would be lost from the browser before its token expires.
+	maxLifetimeLimit = 400 * 24 * time.Hour
 )
 
 // Config configures a [Manager]. The zero value is the secure default:
@@ -69,14 +74,26 @@ type Config struct {
 	Insecure bool
 
 	// MaxAge is the absolute lifetime of a session, counted from its
-	// creation or its last [Session.Renew]; no activity extends it. Zero
-	// means [DefaultMaxAge]. It must be at least one second.
+	// start: its first save, or the last [Session.Restart]. No activity
+	// extends it, and [Session.Renew] keeps it. [Session.SetLifetime]
+	// gives one session another lifetime, up to MaxLifetime. Zero means
+	// [DefaultMaxAge]. It must be at least one second. Shortening it also
+	// ends sessions sealed earlier that are already older.
 	MaxAge time.Duration
 
+	// MaxLifetime bounds the lifetime [Session.SetLifetime] may give one
+	// session, for "remember me" sessions that outlive MaxAge. Zero means
+	// MaxAge: SetLifetime can then only shorten a session. It must not be
+	// below MaxAge. Lowering it also ends sessions sealed earlier with a
+	// longer lifetime that are already older.
+	MaxLifetime time.Duration
+
 	// IdleTimeout, when positive, also ends a session that saw no request
-	// for this long. Each request that finds the idle window half used
-	// refreshes the cookie, never past the absolute deadline. Zero turns
-	// idle expiry off. It must not exceed MaxAge.
+	// for this long, counted from the last time its cookie was written
+	// (the token's iat), so it applies to cookies sealed before it was
+	// set or shortened too. Each request that finds the idle window half
+	// used refreshes the cookie, never past the absolute deadline. Zero
+	// turns idle expiry off. It must not exceed MaxAge.
 	IdleTimeout time.Duration
 
 	// Leeway tolerates clock skew between servers when checking a token's
@@ -205,6 +222,18 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxAge < time.Second {
 		return bad("MaxAge %v is below one second", c.MaxAge)
+	}
+	if c.MaxAge > maxLifetimeLimit {
+		return bad("MaxAge %v exceeds %v, the longest browsers keep a cookie", c.MaxAge, maxLifetimeLimit)
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = c.MaxAge
+	}
+	if c.MaxLifetime < c.MaxAge {
+		return bad("MaxLifetime %v is below MaxAge %v", c.MaxLifetime, c.MaxAge)
+	}
+	if c.MaxLifetime > maxLifetimeLimit {
+		return bad("MaxLifetime %v exceeds %v", c.MaxLifetime, maxLifetimeLimit)
 	}
 	if c.IdleTimeout < 0 {
 		return bad("IdleTimeout %v is negative", c.IdleTimeout)

@@ -137,19 +137,25 @@ func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, 
 }
 
 // setCookie returns the Set-Cookie value "name=prefix+value; Max-Age=N"
-// followed by the cookie attributes, built in one allocation.
+// followed by the cookie attributes, built in one allocation. A negative
+// maxAge leaves Max-Age out: a browser-session cookie.
 func (m *Manager) setCookie(name, prefix, value string, maxAge int64) string {
 	const ageAttr = "; Max-Age="
 	var num [20]byte
-	age := strconv.AppendInt(num[:0], maxAge, 10)
+	var age []byte
+	if maxAge >= 0 {
+		age = strconv.AppendInt(num[:0], maxAge, 10)
+	}
 	var b strings.Builder
 	b.Grow(len(name) + 1 + len(prefix) + len(value) + len(ageAttr) + len(age) + len(m.attrs))
 	b.WriteString(name)
 	b.WriteByte('=')
 	b.WriteString(prefix)
 	b.WriteString(value)
-	b.WriteString(ageAttr)
-	b.Write(age)
+	if maxAge >= 0 {
+		b.WriteString(ageAttr)
+		b.Write(age)
+	}
 	b.WriteString(m.attrs)
 	return b.String()
 }

@@ -59,9 +59,12 @@
 //     half window and never past the absolute deadline.
 //
 // An unchanged session costs no header. Every Set-Cookie goes with
-// "Vary: Cookie" and, unless the handler chose no-store, private or
-// no-cache, Cache-Control: no-cache="Set-Cookie" so that shared caches do
-// not hand the cookie to someone else. A response that read the session
+// "Vary: Cookie" and a Cache-Control that keeps shared caches from storing
+// it and handing the cookie to someone else: "private" when the handler
+// set no Cache-Control, and otherwise no-cache="Set-Cookie" appended to
+// the handler's policy unless that already holds an unqualified private,
+// no-store or no-cache, or a no-cache naming Set-Cookie. A response that
+// read the session
 // also gets "Vary: Cookie". The cookie's Max-Age is the token's remaining
 // life.
 //
@@ -88,6 +91,29 @@
 //
 // Nothing the package logs or returns contains a session value, a token or
 // key material.
+//
+// # Lifetimes
+//
+// A session ends at the first of three limits:
+//
+//   - its absolute deadline: its start plus its lifetime, [Config.MaxAge]
+//     by default. The start is the first save; [Session.Renew] keeps it,
+//     so renewing never extends a session, and [Session.Restart] (for a
+//     login) restarts it. [Session.SetLifetime] gives one session another
+//     lifetime, up to [Config.MaxLifetime], for "remember me";
+//   - its idle timeout, when [Config.IdleTimeout] is set: the time since
+//     its cookie was last written, whatever the lifetime;
+//   - its token's exp, which is the earlier of the two as they stood when
+//     the cookie was written. A server whose Config is now stricter (a
+//     shorter MaxAge, MaxLifetime or IdleTimeout) applies its own limits
+//     to older cookies too.
+//
+// The cookie's Max-Age is the token's remaining life, except for a
+// browser-session cookie ([Session.SetBrowserOnly]), which has none: the
+// browser drops it when it closes, and the token still expires as above.
+// The start, a lifetime other than MaxAge and the browser-session choice
+// travel in the token as the claims satchel_start, satchel_lifetime and
+// satchel_browser, written only when they differ from the defaults.
 //
 // # Expiry, rotation and revocation
 //

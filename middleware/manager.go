@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"strconv"
-	"strings"
 	"time"
 
 	"satchel.dev/internal/jsonx"
@@ -281,19 +279,34 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 		m.reject(r.Context(), "not a session token")
 		return
 	}
-	if !now.Before(c.NotBefore.Add(m.cfg.MaxAge + m.cfg.Leeway)) {
-		// MaxAge was shortened since this token was sealed.
+	meta, ok := readMeta(c.Extra)
+	if !ok || !meta.start.IsZero() && meta.start.After(c.NotBefore) {
+		m.reject(r.Context(), "invalid session metadata")
+		return
+	}
+	// The token's exp already holds both deadlines as they were when it
+	// was sealed; these checks apply the Config as it is now, which may
+	// be stricter (a shorter MaxAge, a new or shorter IdleTimeout).
+	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
+	if !now.Before(s.deadline(&m.cfg).Add(m.cfg.Leeway)) {
 		m.reject(r.Context(), "expired")
+		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
+		return
+	}
+	if m.cfg.IdleTimeout > 0 && !now.Before(c.IssuedAt.Add(m.cfg.IdleTimeout+m.cfg.Leeway)) {
+		m.reject(r.Context(), "idle timeout")
+		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	if rv := m.cfg.Revocations; rv != nil && rv.Revoked(c.ID, c.Subject, c.NotBefore) {
 		m.reject(r.Context(), "revoked")
+		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	s.vals = c.Data
 	s.id = c.ID
 	s.subject = c.Subject
-	s.created = c.NotBefore
+	s.browser = meta.browser
 	s.issued = c.IssuedAt
 	s.expires = c.Expiry
 	s.keyID = c.KeyID
@@ -495,8 +508,7 @@ type sealedSession struct {
 func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time, out *sealedSession) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	abs := s.created.Add(m.cfg.MaxAge)
-	exp := abs
+	exp := s.deadline(&m.cfg)
 	if m.cfg.IdleTimeout > 0 {
 		if idle := now.Add(m.cfg.IdleTimeout); idle.Before(exp) {
 			exp = idle
@@ -515,6 +527,7 @@ func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time, out *seale
 		ID:        s.id,
 		Subject:   s.subject,
 		Data:      s.vals,
+		Extra:     writeMeta(s, &m.cfg),
 	}
 	tok, err := token.Seal(ring.Primary(), &c, m.implicit, &m.opts)
 	if errors.Is(err, token.ErrTooLarge) {
@@ -531,53 +544,9 @@ func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time, out *seale
 	// token expires (then it opens to an empty session), never drop it
 	// while the session is still valid.
 	maxAge := int64((exp.Sub(now) + time.Second - 1) / time.Second)
+	if s.browser {
+		maxAge = -1 // no Max-Age: a browser-session cookie
+	}
 	*out = sealedSession{tok: tok, exp: exp, maxAge: maxAge}
 	return true, nil
-}
-
-// addValue appends v to h[key]. When h holds no value under key, v goes
-// into slot, one of the response's own one-element arrays, rather than
-// into a new slice; the capacity of one makes any later append copy it.
-func addValue(h http.Header, key, v string, slot *[1]string) {
-	if old := h[key]; len(old) > 0 {
-		h[key] = append(old, v)
-		return
-	}
-	slot[0] = v
-	h[key] = slot[:]
-}
-
-// addVary adds "Cookie" to the Vary header unless it is there already.
-func addVary(h http.Header, slot *[1]string) {
-	for _, v := range h["Vary"] {
-		if containsToken(v, "Cookie") || containsToken(v, "*") {
-			return
-		}
-	}
-	addValue(h, "Vary", "Cookie", slot)
-}
-
-// addNoCache tells shared caches not to store or reuse the Set-Cookie
-// header, keeping any caching policy the handler chose.
-func addNoCache(h http.Header, slot *[1]string) {
-	for _, v := range h["Cache-Control"] {
-		if containsToken(v, "no-store") || containsToken(v, "private") || containsToken(v, "no-cache") {
-			return
-		}
-	}
-	addValue(h, "Cache-Control", `no-cache="Set-Cookie"`, slot)
-}
-
-// containsToken reports whether the comma-separated header value v holds
-// tok (case-insensitively), ignoring any "=value" part.
-func containsToken(v, tok string) bool {
-	for v != "" {
-		var part string
-		part, v, _ = strings.Cut(v, ",")
-		name, _, _ := strings.Cut(part, "=")
-		if strings.EqualFold(textproto.TrimString(name), tok) {
-			return true
-		}
-	}
-	return false
 }

@@ -43,7 +43,10 @@ type Session struct {
 	vals      map[string]any // json.RawMessage for values from the cookie
 	id        string
 	subject   string
-	created   time.Time
+	created   time.Time     // when the id was issued: the token's nbf
+	start     time.Time     // when the session began, if before created
+	lifetime  time.Duration // set by SetLifetime; zero means Config.MaxAge
+	browser   bool          // a browser-session cookie, without Max-Age
 	issued    time.Time
 	expires   time.Time
 	keyID     string
@@ -103,11 +106,33 @@ func (s *Session) plan(now time.Time, ring *keyring.Ring, cfg *Config) action {
 	if s.keyID != ring.Primary().ID() {
 		return actSeal // transparent re-encryption under the new primary
 	}
-	if cfg.IdleTimeout > 0 && s.expires.Before(s.created.Add(cfg.MaxAge)) &&
+	if cfg.IdleTimeout > 0 && s.expires.Before(s.deadline(cfg)) &&
 		now.Sub(s.issued) >= cfg.IdleTimeout/2 {
 		return actSeal // refresh the idle window
 	}
 	return actNone
+}
+
+// began returns when the session began: its start, which Renew keeps, or
+// the creation of its id. s.mu is held.
+func (s *Session) began() time.Time {
+	if s.start.IsZero() {
+		return s.created
+	}
+	return s.start
+}
+
+// life returns the session's absolute lifetime. s.mu is held.
+func (s *Session) life(cfg *Config) time.Duration {
+	if s.lifetime == 0 {
+		return cfg.MaxAge
+	}
+	return min(s.lifetime, cfg.MaxLifetime)
+}
+
+// deadline returns the session's absolute deadline. s.mu is held.
+func (s *Session) deadline(cfg *Config) time.Time {
+	return s.began().Add(s.life(cfg))
 }
 
 // changed marks s dirty after a change and reports whether the change is
@@ -515,9 +540,12 @@ func (s *Session) ID() string {
 	return s.id
 }
 
-// Created returns when the session began: its first save or its last
-// [Session.Renew]. Its absolute lifetime, [Config.MaxAge], counts from
-// here. It is the zero time for a session that has no id yet.
+// Created returns when the session's current id was issued: its first
+// save or its last [Session.Renew]. This is the time [Revocations]
+// compares with a "signed out everywhere" mark. The absolute lifetime
+// counts from the session's start, which Renew keeps (see
+// [Session.Restart]). It is the zero time for a session that has no id
+// yet.
 func (s *Session) Created() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -572,20 +600,96 @@ func (s *Session) Subject() string {
 	return s.subject
 }
 
-// Renew gives the session a new id and restarts its absolute lifetime,
-// keeping its values, and makes the response write the cookie. Call it
-// when privileges change, at login above all, so that a session id an
-// attacker planted or saw before does not become an authenticated one
-// (session fixation). With [Config.Revocations] set, the old id is
-// recorded as signed out before the response leaves.
+// Renew gives the session a new id, keeping its values and its absolute
+// deadline, and makes the response write the cookie. Call it when
+// privileges change, at login above all, so that a session id an attacker
+// planted or saw before does not become an authenticated one (session
+// fixation). With [Config.Revocations] set, the old id is recorded as
+// signed out before the response leaves.
+//
+// Renew does not extend the session: otherwise any route that renews
+// would let a stolen cookie live on indefinitely. [Session.Restart] also
+// restarts the lifetime, for a login.
 func (s *Session) Renew() {
 	s.mu.Lock()
+	if s.start.IsZero() && !s.created.IsZero() {
+		s.start = s.created
+	}
 	s.newID(s.m.now())
 	s.renewed = true
 	late := s.changed()
 	s.mu.Unlock()
 	if late {
 		s.reportLate("Renew", "")
+	}
+}
+
+// Restart is [Session.Renew] that also restarts the session's absolute
+// lifetime from now. Call it only where the user has just proved who
+// they are, a login with a password or a second factor: a route that a
+// stolen cookie reaches by itself must use Renew, which keeps the
+// deadline.
+func (s *Session) Restart() {
+	s.mu.Lock()
+	s.newID(s.m.now())
+	s.start = time.Time{}
+	s.renewed = true
+	late := s.changed()
+	s.mu.Unlock()
+	if late {
+		s.reportLate("Restart", "")
+	}
+}
+
+// SetLifetime gives this session its own absolute lifetime, counted from
+// its start (see [Config.MaxAge]), for a "remember me" choice at login.
+// d is cut to whole seconds (at least one) and capped at
+// [Config.MaxLifetime]; zero or a negative d restores the
+// default, Config.MaxAge. A lifetime that has already run out ends the
+// session when the response is written. [Config.IdleTimeout] still
+// applies. The lifetime travels in the token (see the package
+// documentation) and holds until changed again or the session is
+// destroyed.
+func (s *Session) SetLifetime(d time.Duration) {
+	if d > 0 {
+		d = max(d.Truncate(time.Second), time.Second) // the token holds seconds
+	}
+	d = max(d, 0)
+	s.mu.Lock()
+	d = min(d, s.m.cfg.MaxLifetime)
+	if d == s.m.cfg.MaxAge {
+		d = 0
+	}
+	late := false
+	if s.lifetime != d {
+		s.lifetime = d
+		late = s.changed()
+	}
+	s.accessed = true
+	s.mu.Unlock()
+	if late {
+		s.reportLate("SetLifetime", "")
+	}
+}
+
+// SetBrowserOnly makes the session's cookie a browser-session cookie
+// (true), one without Max-Age or Expires, which the browser drops when it
+// closes, or a persistent one (false, the default). The token inside
+// still expires at the session's absolute deadline or idle timeout,
+// whichever comes first, so a browser that restores its session after a
+// restart keeps the cookie no longer than that. The choice travels in
+// the token and holds until changed again or the session is destroyed.
+func (s *Session) SetBrowserOnly(on bool) {
+	s.mu.Lock()
+	late := false
+	if s.browser != on {
+		s.browser = on
+		late = s.changed()
+	}
+	s.accessed = true
+	s.mu.Unlock()
+	if late {
+		s.reportLate("SetBrowserOnly", "")
 	}
 }
 
@@ -597,7 +701,8 @@ func (s *Session) Renew() {
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	clear(s.vals)
-	s.id, s.subject, s.created = "", "", time.Time{}
+	s.id, s.subject, s.created, s.start = "", "", time.Time{}, time.Time{}
+	s.lifetime, s.browser = 0, false
 	s.destroyed = true
 	late := s.changed()
 	s.mu.Unlock()

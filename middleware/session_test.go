@@ -58,7 +58,7 @@ func TestSetCookieHeaders(t *testing.T) {
 		wantCC       []string
 		wantVary     []string
 	}{
-		{"none", "", "", []string{`no-cache="Set-Cookie"`}, []string{"Cookie"}},
+		{"none", "", "", []string{"private"}, []string{"Cookie"}},
 		{"public", "public, max-age=60", "Accept-Encoding", []string{"public, max-age=60", `no-cache="Set-Cookie"`}, []string{"Accept-Encoding", "Cookie"}},
 		{"no-store kept", "no-store", "cookie", []string{"no-store"}, []string{"cookie"}},
 		{"private kept", "private, max-age=60", "*", []string{"private, max-age=60"}, []string{"*"}},
@@ -83,6 +83,48 @@ func TestSetCookieHeaders(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantVary, r.header.Values("Vary")); diff != "" {
 				t.Errorf("Vary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Issue 9 #2: a handler's qualified no-cache="X-Other" or private="X-Other"
+// once stopped the middleware from protecting Set-Cookie, so a shared
+// cache could serve one visitor's sealed session to the next. Only an
+// unqualified private, no-store or no-cache, or a no-cache naming
+// Set-Cookie, counts as already safe.
+func TestCacheControlQualifiedDirectivesDoNotHideSetCookie(t *testing.T) {
+	t.Parallel()
+	const add = `no-cache="Set-Cookie"`
+	tests := []struct {
+		handler string
+		want    []string
+	}{
+		{`no-cache="X-Other"`, []string{`no-cache="X-Other"`, add}},
+		{`private="X-Other"`, []string{`private="X-Other"`, add}},
+		{`public, no-cache="X-Other", max-age=60`, []string{`public, no-cache="X-Other", max-age=60`, add}},
+		{`no-cache="X-Other, Set-Cookie-Two"`, []string{`no-cache="X-Other, Set-Cookie-Two"`, add}},
+		{`s-maxage=60, private-ish`, []string{`s-maxage=60, private-ish`, add}},
+		{`no-cache="Set-Cookie`, []string{`no-cache="Set-Cookie`, add}}, // unterminated
+		{`public, no-cache="X-Other, set-cookie"`, []string{`public, no-cache="X-Other, set-cookie"`}},
+		{`no-cache = "Set-Cookie"`, []string{`no-cache = "Set-Cookie"`}},
+		{`max-age=0, No-Cache`, []string{`max-age=0, No-Cache`}},
+		{`PRIVATE`, []string{`PRIVATE`}},
+		{`public, max-age=60, no-store`, []string{`public, max-age=60, no-store`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.handler, func(t *testing.T) {
+			t.Parallel()
+			hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", tt.handler)
+				middleware.Get(r).Set("k", 1)
+			}))
+			r := hs.get("/")
+			if len(r.cookies) != 1 {
+				t.Fatalf("Set-Cookie %q", r.cookies)
+			}
+			if diff := cmp.Diff(tt.want, r.header.Values("Cache-Control")); diff != "" {
+				t.Errorf("Cache-Control (-want +got):\n%s", diff)
 			}
 		})
 	}

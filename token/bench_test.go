@@ -106,6 +106,7 @@ func BenchmarkFloor(b *testing.B) {
 // TestFloorMatchesSeal proves the floor does the same work as Seal: with the
 // same nonce and plaintext it produces the same token.
 func TestFloorMatchesSeal(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	secret := k.ExportSecret()
 	var nonce [32]byte

@@ -11,6 +11,7 @@ import (
 // sizes, the reloaded digest computes what blake2b.New computes, and keys
 // blake2b.New refuses are never hashed by the fast path.
 func TestNewKeyedMatchesBlake2bNew(t *testing.T) {
+	t.Parallel()
 	msg := bytes.Repeat([]byte("paseto"), 50)
 	var k keyedHash
 	for _, size := range []int{32, 56} {

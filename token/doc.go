@@ -32,9 +32,11 @@
 //     member name at any depth, at most 32 levels and 1024 members and
 //     elements, exp required, times in RFC 3339 ([ErrInvalid]);
 //  6. exp ([ErrExpired]), nbf and iat ([ErrNotYetValid]) against the clock
-//     in [Options], with its leeway.
+//     in [Options], with its leeway: [DefaultLeeway] (one minute) unless
+//     set, none if negative, at most [MaxLeeway].
 //
-// Every failure returns nil claims and one of these sentinels; none of them
+// Open returns an [Opened]: the claims and the id of the key that opened
+// the token. Every failure returns nil and one of these sentinels; none of them
 // ever contains the token, a claim or key material. Seal applies the same
 // claim limits, so it never produces a token that Open would refuse.
 //

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto/rand"
 	"io"
 	"strings"
 
@@ -46,20 +47,35 @@ func DecryptAny(key *[32]byte, tainted string, implicit []byte) (payload, footer
 	return pt, fb, ok
 }
 
-// SetNonceSource replaces the random source for nonces and returns a
-// function that restores it.
-func SetNonceSource(r io.Reader) (restore func()) {
-	old := nonceSource
-	nonceSource = r
-	return func() { nonceSource = old }
+// WithNonces returns a copy of o (nil: the zero Options) whose Seal calls
+// read their nonces from r.
+func WithNonces(o *Options, r io.Reader) *Options {
+	c := withHooks(o)
+	c.hooks.nonces = r
+	return c
 }
 
-// CountMACs counts MAC attempts in Open until the returned function stops
-// counting and reports the total.
-func CountMACs() (stop func() int) {
+// CountMACs returns a copy of o (nil: the zero Options) that counts the
+// MAC attempts of the Open calls made with it, and a function that reports
+// the count so far. The count is not synchronized: one goroutine at a time.
+func CountMACs(o *Options) (counted *Options, count func() int) {
+	c := withHooks(o)
 	n := 0
-	macHook = func() { n++ }
-	return func() int { macHook = nil; return n }
+	c.hooks.onMAC = func() { n++ }
+	return c, func() int { return n }
+}
+
+func withHooks(o *Options) *Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	h := hooks{}
+	if c.hooks != nil {
+		h = *c.hooks
+	}
+	c.hooks = &h
+	return &c
 }
 
 // SealPayload seals arbitrary payload bytes (not necessarily valid claims)
@@ -67,7 +83,7 @@ func CountMACs() (stop func() int) {
 // whose contents Seal itself would refuse to produce.
 func SealPayload(k keyring.Key, payload, implicit []byte) string {
 	var nonce [nonceSize]byte
-	if _, err := io.ReadFull(nonceSource, nonce[:]); err != nil {
+	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
 		panic(err)
 	}
 	footer := []byte(footerPrefix + k.ID() + footerSuffix)

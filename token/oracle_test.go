@@ -28,6 +28,7 @@ func oracleKey(t *testing.T, k keyring.Key) paseto.V4SymmetricKey {
 }
 
 func TestOracleOpensOurTokens(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	pk := oracleKey(t, k)
 	parser := paseto.NewParserWithoutExpiryCheck()
@@ -63,6 +64,7 @@ func TestOracleOpensOurTokens(t *testing.T) {
 }
 
 func TestWeOpenOracleTokens(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	pk := oracleKey(t, k)
 	for name, implicit := range map[string]string{"no-implicit": "", "implicit": "cookie=__Host-session;aud=shop"} {
@@ -96,6 +98,7 @@ func TestWeOpenOracleTokens(t *testing.T) {
 // TestOracleAgreesOnTampering: for every single-byte change of a token,
 // go-paseto and satchel agree that it no longer opens.
 func TestOracleAgreesOnTampering(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	pk := oracleKey(t, k)
 	parser := paseto.NewParserWithoutExpiryCheck()
@@ -114,6 +117,7 @@ func TestOracleAgreesOnTampering(t *testing.T) {
 // TestOracleClaimsJSON: our claims parse as go-paseto claims, registered
 // claims in the spec's RFC 3339 format.
 func TestOracleClaimsJSON(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	pk := oracleKey(t, k)
 	c := validClaims()

@@ -39,6 +39,7 @@ func checkParseTime(t *testing.T, s string) {
 // field, and on random date-times with out-of-range fields, fractions up
 // to 12 digits and offsets.
 func TestParseTimeMatchesReference(t *testing.T) {
+	t.Parallel()
 	for _, year := range []int{0, 1900, 2000, 2024, 2026, 2100, 9999} {
 		for month := 0; month <= 13; month++ {
 			for day := 0; day <= 32; day++ {
@@ -77,6 +78,7 @@ func TestParseTimeMatchesReference(t *testing.T) {
 
 // TestParseTimeRoundTrip: every time Seal can write reads back equal.
 func TestParseTimeRoundTrip(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 100000 {
 		want := time.Unix(rng.Int64N(253402300800), rng.Int64N(1e9)).UTC()

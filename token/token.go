@@ -40,11 +40,11 @@ type Claims struct {
 	ID        string    // "jti": optional token or session identifier
 	Subject   string    // "sub": optional; the user the session belongs to
 
-	// Data maps session keys to values. Seal encodes each value as JSON:
-	// json.RawMessage values are checked and written as they are, common
-	// types (string, bool, integers, floats, []any, []string,
-	// map[string]any, map[string]string) are encoded directly, and any
-	// other type goes through encoding/json. Open fills Data with
+	// Data maps session keys to values. Seal encodes each value as
+	// encoding/json would (structs with their json tags, typed slices and
+	// maps, time.Time, pointers, json.Marshaler), but refuses what the
+	// strict reader would refuse, such as NaN; json.RawMessage values are
+	// checked and written as they are. Open fills Data with
 	// json.RawMessage values, untouched and ready to be re-sealed.
 	Data map[string]any
 
@@ -57,24 +57,44 @@ type Claims struct {
 	// reserved, each value aliasing the decrypted buffer as Data's do, and
 	// leaves it nil when there are none.
 	Extra map[string]json.RawMessage
-
-	// KeyID is set by Open to the id of the key that opened the token. Seal
-	// ignores it.
-	KeyID string
 }
 
+// DefaultLeeway is the clock-skew tolerance used when Options.Leeway is
+// zero: one minute, enough for servers whose clocks are kept by NTP.
+const DefaultLeeway = time.Minute
+
+// MaxLeeway is the largest leeway Open accepts: five minutes. A larger
+// tolerance would keep expired tokens alive for longer than clock skew
+// explains; Open and Seal return an error for it.
+const MaxLeeway = 5 * time.Minute
+
 // Options are the limits and the clock for [Seal] and [Open]. The zero value
-// (or a nil *Options) means: DefaultMaxSize, no leeway, the system clock.
+// (or a nil *Options) means: DefaultMaxSize, DefaultLeeway, the system clock.
 type Options struct {
 	// MaxSize bounds the length of the token string in bytes. Zero means
 	// DefaultMaxSize.
 	MaxSize int
 	// Leeway tolerates clock skew between servers: exp is enforced Leeway
-	// late, nbf and iat Leeway early. Negative values are treated as zero.
+	// late, nbf and iat Leeway early. Zero means DefaultLeeway; a negative
+	// value means none at all; a value above MaxLeeway is an error.
 	Leeway time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	// hooks is set only by tests, through export_test.go.
+	hooks *hooks
 }
+
+// hooks let a test fix the nonces and count MAC attempts for the calls
+// made with one Options, so tests need no package state and can run in
+// parallel.
+type hooks struct {
+	nonces io.Reader // replaces crypto/rand for Seal's nonces
+	onMAC  func()    // called before every MAC computation in Open
+}
+
+// errLeeway is returned by Open and Seal for a leeway above MaxLeeway.
+var errLeeway = fmt.Errorf("token: Options.Leeway is above MaxLeeway (%v)", MaxLeeway)
 
 func (o *Options) maxSize() int {
 	if o == nil || o.MaxSize <= 0 {
@@ -90,11 +110,30 @@ func (o *Options) now() time.Time {
 	return o.Now()
 }
 
-func (o *Options) leeway() time.Duration {
-	if o == nil || o.Leeway < 0 {
-		return 0
+// leeway returns the tolerance to apply, or errLeeway.
+func (o *Options) leeway() (time.Duration, error) {
+	switch {
+	case o == nil || o.Leeway == 0:
+		return DefaultLeeway, nil
+	case o.Leeway < 0:
+		return 0, nil
+	case o.Leeway > MaxLeeway:
+		return 0, errLeeway
 	}
-	return o.Leeway
+	return o.Leeway, nil
+}
+
+func (o *Options) nonces() io.Reader {
+	if o == nil || o.hooks == nil || o.hooks.nonces == nil {
+		return rand.Reader
+	}
+	return o.hooks.nonces
+}
+
+func (o *Options) macAttempt() {
+	if o != nil && o.hooks != nil && o.hooks.onMAC != nil {
+		o.hooks.onMAC()
+	}
 }
 
 // claimLimits bound the strict claims reader. They apply in Seal too, so
@@ -115,17 +154,15 @@ const (
 
 var footerEncodedLen = b64.EncodedLen(footerLen)
 
-// nonceSource is where Seal reads nonces; tests replace it.
-var nonceSource io.Reader = rand.Reader
-
 // Seal encrypts claims under key as a PASETO v4.local token with a fresh
 // random nonce. The footer names the key's k4.lid id; implicit is
 // authenticated but not stored in the token, so Open must be given the same
 // bytes (the middleware binds the cookie name there).
 //
 // Seal returns an error if key is zero, claims has no Expiry, a value cannot
-// be encoded, the claims would break the limits Open enforces, the random
-// source fails, or the token would exceed opts.MaxSize ([ErrTooLarge]).
+// be encoded, the claims would break the limits Open enforces, opts.Leeway
+// is above MaxLeeway, the random source fails, or the token would exceed
+// opts.MaxSize ([ErrTooLarge]).
 // Errors never contain claim values. Seal is safe for concurrent use.
 func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (string, error) {
 	if key.IsZero() {
@@ -133,6 +170,9 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	}
 	if claims == nil || claims.Expiry.IsZero() {
 		return "", errors.New("token: claims need an expiry")
+	}
+	if _, err := opts.leeway(); err != nil {
+		return "", err
 	}
 	times, err := sealTimes(claims)
 	if err != nil {
@@ -154,7 +194,7 @@ func Seal(key keyring.Key, claims *Claims, implicit []byte, opts *Options) (stri
 	}
 
 	var nonce [nonceSize]byte
-	if _, err := io.ReadFull(nonceSource, nonce[:]); err != nil {
+	if _, err := io.ReadFull(opts.nonces(), nonce[:]); err != nil {
 		return "", fmt.Errorf("token: reading nonce: %w", err)
 	}
 	secret := key.ExportSecret()
@@ -181,17 +221,29 @@ func (s *scratch) encode(secret *[32]byte, nonce *[nonceSize]byte, pt, footer, i
 	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
+// Opened is a token that [Open] accepted: its claims and the id of the key
+// that opened it (the one its footer names).
+type Opened struct {
+	Claims
+	KeyID string
+}
+
 // Open authenticates and decrypts tainted, a v4.local token, with the key
-// its footer names in ring, and returns its claims.
+// its footer names in ring, and returns its claims and key id.
 //
 // Checks run cheapest first, and nothing is decoded before the size check:
 // size ([ErrTooLarge]), header, canonical base64url and the exact footer
 // shape ([ErrInvalid]), key lookup by id with no trial of other keys
 // ([ErrUnknownKey]), the MAC in constant time over the token and implicit
 // ([ErrInvalid]), strict claims ([ErrInvalid]), then exp ([ErrExpired]),
-// nbf and iat ([ErrNotYetValid]) against opts.Now with opts.Leeway. On
-// any error the claims are nil. Open is safe for concurrent use.
-func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*Claims, error) {
+// nbf and iat ([ErrNotYetValid]) against opts.Now with opts.Leeway. A
+// leeway above MaxLeeway is an error before any of that. On any error the
+// result is nil. Open is safe for concurrent use.
+func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*Opened, error) {
+	leeway, err := opts.leeway()
+	if err != nil {
+		return nil, err
+	}
 	if len(tainted) > opts.maxSize() {
 		return nil, ErrTooLarge
 	}
@@ -219,19 +271,19 @@ func Open(ring *keyring.Ring, tainted string, implicit []byte, opts *Options) (*
 		return nil, ErrInvalid
 	}
 	secret := key.ExportSecret()
+	opts.macAttempt()
 	pt, ok := s.openRaw(raw, &secret, footerBytes, implicit)
 	if !ok {
 		return nil, ErrInvalid
 	}
-	c, err := parseClaims(pt)
-	if err != nil {
+	o := &Opened{KeyID: key.ID()}
+	if err := parseClaims(pt, &o.Claims); err != nil {
 		return nil, ErrInvalid
 	}
-	if err := c.check(opts.now(), opts.leeway()); err != nil {
+	if err := o.check(opts.now(), leeway); err != nil {
 		return nil, err
 	}
-	c.KeyID = key.ID()
-	return c, nil
+	return o, nil
 }
 
 // split checks the header and splits the rest into the payload and footer
@@ -371,19 +423,19 @@ func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
 		dst = append(dst, `,"sub":`...)
 		dst = jsonx.AppendString(dst, c.Subject)
 	}
-	var check jsonx.Decoder
-	check.Reset("", claimLimits)
-	if err := check.AddItems(top + len(c.Extra)); err != nil {
+	var w jsonx.Writer
+	w.Reset(claimLimits)
+	if err := w.AddItems(top + len(c.Extra)); err != nil {
 		return nil, fmt.Errorf("token: claims break the limits: %w", err)
 	}
 	if len(c.Extra) > 0 {
 		var err error
-		if dst, err = appendExtra(dst, c.Extra, &check); err != nil {
+		if dst, err = appendExtra(dst, c.Extra, &w); err != nil {
 			return nil, err
 		}
 	}
 	dst = append(dst, `,"data":`...)
-	dst, err := appendData(dst, c.Data, &check)
+	dst, err := appendData(dst, c.Data, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +444,7 @@ func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
 
 // appendExtra writes the extra claims, each preceded by a comma, in sorted
 // name order, and checks each value at depth 1 (inside the top object).
-func appendExtra(dst []byte, extra map[string]json.RawMessage, check *jsonx.Decoder) ([]byte, error) {
+func appendExtra(dst []byte, extra map[string]json.RawMessage, w *jsonx.Writer) ([]byte, error) {
 	var inline [16]string
 	names := inline[:0]
 	for k := range extra {
@@ -409,27 +461,28 @@ func appendExtra(dst []byte, extra map[string]json.RawMessage, check *jsonx.Deco
 		dst = append(dst, ',')
 		dst = jsonx.AppendString(dst, k)
 		dst = append(dst, ':')
-		v := extra[k]
-		if err := check.CheckValue(string(v), 1); err != nil {
+		var err error
+		if dst, err = w.AppendRaw(dst, extra[k], 1); err != nil {
 			return nil, fmt.Errorf("token: extra claim %q breaks the strict JSON rules: %w", k, err)
 		}
-		dst = append(dst, v...)
 	}
 	return dst, nil
 }
 
 // appendData writes the session values as a JSON object in sorted key
-// order and checks each value strictly, sharing one budget of depth and
-// items with the claims around it (counted in check). An error names the
-// key and the value's type, never the value: session values may be secrets.
-func appendData(dst []byte, data map[string]any, check *jsonx.Decoder) ([]byte, error) {
+// order. The writer checks each value once, as it writes it, sharing one
+// budget of depth and items with the claims around it: a Go value is
+// written within the limits by construction, a json.RawMessage (or
+// MarshalJSON output) is validated once. An error names the key and the
+// value's type, never the value: session values may be secrets.
+func appendData(dst []byte, data map[string]any, w *jsonx.Writer) ([]byte, error) {
 	var inline [32]string
 	keys := inline[:0]
 	for k := range data {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if err := check.AddItems(len(keys)); err != nil {
+	if err := w.AddItems(len(keys)); err != nil {
 		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
 	}
 	dst = append(dst, '{')
@@ -443,35 +496,24 @@ func appendData(dst []byte, data map[string]any, check *jsonx.Decoder) ([]byte, 
 		}
 		dst = jsonx.AppendString(dst, k)
 		dst = append(dst, ':')
-		start := len(dst)
-		switch v := data[k].(type) {
-		case json.RawMessage:
-			// Checked below with everything else, not twice.
-			dst = append(dst, v...)
-		default:
-			var err error
-			if dst, err = jsonx.AppendValue(dst, v); err != nil {
-				return nil, fmt.Errorf("token: session value %q (%T) cannot be encoded as strict JSON", k, v)
-			}
-		}
 		// The top object and data are two levels; the value nests below.
-		value := dst[start:]
-		if err := check.CheckValue(unsafe.String(unsafe.SliceData(value), len(value)), 2); err != nil {
-			return nil, fmt.Errorf("token: session value %q (%T) breaks the strict JSON rules: %w", k, data[k], err)
+		var err error
+		if dst, err = w.Append(dst, data[k], 2); err != nil {
+			return nil, fmt.Errorf("token: session value %q (%T) cannot be written as strict JSON: %w", k, data[k], err)
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-// parseClaims reads the decrypted claims strictly. Values in Data alias pt.
-func parseClaims(pt []byte) (*Claims, error) {
+// parseClaims reads the decrypted claims strictly into c. Values in Data
+// and Extra alias pt.
+func parseClaims(pt []byte, c *Claims) error {
 	// The claims are read as a string over pt itself, without a copy. The
 	// strings this yields (keys, jti) alias byte ranges of pt that nothing
 	// else refers to: Data's values alias other, disjoint ranges, and each
 	// is sliced with its capacity equal to its length, so a caller that
 	// writes into or appends to a value can never reach a key's bytes.
 	src := unsafe.String(unsafe.SliceData(pt), len(pt))
-	c := &Claims{}
 	var d jsonx.Decoder
 	d.Reset(src, claimLimits)
 	var haveExp bool
@@ -532,18 +574,18 @@ func parseClaims(pt []byte) (*Claims, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := d.End(); err != nil {
-		return nil, err
+		return err
 	}
 	if !haveExp {
-		return nil, jsonx.ErrSyntax
+		return jsonx.ErrSyntax
 	}
 	if c.Data == nil {
 		c.Data = make(map[string]any)
 	}
-	return c, nil
+	return nil
 }
 
 // parseTime reads an RFC 3339 date-time strictly. Go's time.Parse is more

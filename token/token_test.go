@@ -21,9 +21,14 @@ import (
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// fixedClock returns Options whose clock reads at.
+// at returns Options whose clock reads at, with the default leeway.
 func at(at time.Time) *token.Options {
 	return &token.Options{Now: func() time.Time { return at }}
+}
+
+// exactlyAt returns Options whose clock reads at, with no leeway.
+func exactlyAt(at time.Time) *token.Options {
+	return &token.Options{Leeway: -1, Now: func() time.Time { return at }}
 }
 
 func newRing(t testing.TB) (keyring.Key, *keyring.Ring) {
@@ -76,6 +81,7 @@ func decodeData(t testing.TB, data map[string]any) map[string]any {
 }
 
 func TestSealOpenRoundTrip(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	in := &token.Claims{
 		Expiry:    t0.Add(time.Hour),
@@ -121,6 +127,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 }
 
 func TestFooterIsExactlyKid(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	tok := mustSeal(t, k, validClaims(), "")
 	parts := strings.Split(tok, ".")
@@ -137,6 +144,7 @@ func TestFooterIsExactlyKid(t *testing.T) {
 }
 
 func TestSealRefuses(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	if _, err := token.Seal(keyring.Key{}, validClaims(), nil, nil); err == nil {
 		t.Error("sealed with a zero key")
@@ -184,9 +192,9 @@ func TestThreat11_SizeLimit(t *testing.T) {
 		t.Fatalf("Open with a larger limit: %v", err)
 	}
 	huge := "v4.local." + strings.Repeat("A", 1<<20)
-	stop := token.CountMACs()
+	counted, stop := token.CountMACs(nil)
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, err := token.Open(ring, huge, nil, nil); !errors.Is(err, token.ErrTooLarge) {
+		if _, err := token.Open(ring, huge, nil, counted); !errors.Is(err, token.ErrTooLarge) {
 			t.Fatal(err)
 		}
 	})
@@ -199,6 +207,7 @@ func TestThreat11_SizeLimit(t *testing.T) {
 // a sealed token (header, nonce, ciphertext, tag, footer) and every bit of
 // the implicit assertion: each one is refused as ErrInvalid.
 func TestThreat01_TamperedTokensAllFailAlike(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	const implicit = "cookie=__Host-session"
 	tok := mustSeal(t, k, validClaims(), implicit)
@@ -233,8 +242,8 @@ func TestThreat01_TamperedTokensAllFailAlike(t *testing.T) {
 			r := bytes.Clone(raw)
 			r[i] ^= 1 << bit
 			bad := "v4.local." + base64.RawURLEncoding.EncodeToString(r) + "." + footer
-			stop := token.CountMACs()
-			_, err := token.Open(ring, bad, []byte(implicit), at(t0))
+			counted, stop := token.CountMACs(at(t0))
+			_, err := token.Open(ring, bad, []byte(implicit), counted)
 			macs := stop()
 			if !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 1 {
 				t.Fatalf("raw flip %d/%d: Open = %v after %d MACs, want ErrInvalid after 1", i, bit, err, macs)
@@ -246,6 +255,7 @@ func TestThreat01_TamperedTokensAllFailAlike(t *testing.T) {
 // TestThreat02_ImplicitAssertionBinds: a token sealed for one cookie or
 // audience does not open as another.
 func TestThreat02_ImplicitAssertionBinds(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	tok := mustSeal(t, k, validClaims(), "cookie=A;aud=shop")
 	for _, other := range []string{"cookie=B;aud=shop", "cookie=A;aud=admin", "", "cookie=A;aud=shop "} {
@@ -258,6 +268,7 @@ func TestThreat02_ImplicitAssertionBinds(t *testing.T) {
 // TestThreat03_VersionAndPurposeConfusion: other versions and purposes are
 // refused before any key lookup or MAC.
 func TestThreat03_VersionAndPurposeConfusion(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	tok := mustSeal(t, k, validClaims(), "")
 	rest := strings.TrimPrefix(tok, "v4.local.")
@@ -279,8 +290,8 @@ func TestThreat03_VersionAndPurposeConfusion(t *testing.T) {
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
-			stop := token.CountMACs()
-			_, err := token.Open(ring, in, nil, at(t0))
+			counted, stop := token.CountMACs(at(t0))
+			_, err := token.Open(ring, in, nil, counted)
 			if macs := stop(); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 0 {
 				t.Fatalf("Open = %v after %d MACs, want ErrInvalid before any key lookup", err, macs)
 			}
@@ -297,6 +308,7 @@ func footerToken(tok, footerJSON string) string {
 // TestThreat04_FooterNotTrusted: malformed or hostile footers fail closed
 // with zero MAC attempts and no trial of other keys.
 func TestThreat04_FooterNotTrusted(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	other, _ := keyring.GenerateKey()
 	tok := mustSeal(t, k, validClaims(), "")
@@ -318,23 +330,23 @@ func TestThreat04_FooterNotTrusted(t *testing.T) {
 	}
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
-			stop := token.CountMACs()
-			_, err := token.Open(ring, footerToken(tok, f), nil, &token.Options{MaxSize: 1 << 20})
+			counted, stop := token.CountMACs(&token.Options{MaxSize: 1 << 20})
+			_, err := token.Open(ring, footerToken(tok, f), nil, counted)
 			if macs := stop(); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrUnknownKey) || macs != 0 {
 				t.Fatalf("Open = %v after %d MACs, want ErrInvalid with no MAC", err, macs)
 			}
 		})
 	}
 	t.Run("unknown-kid", func(t *testing.T) {
-		stop := token.CountMACs()
-		_, err := token.Open(ring, footerToken(tok, `{"kid":"`+other.ID()+`"}`), nil, nil)
+		counted, stop := token.CountMACs(nil)
+		_, err := token.Open(ring, footerToken(tok, `{"kid":"`+other.ID()+`"}`), nil, counted)
 		if macs := stop(); !errors.Is(err, token.ErrUnknownKey) || macs != 0 {
 			t.Fatalf("Open = %v after %d MACs, want ErrUnknownKey with no MAC", err, macs)
 		}
 	})
 	t.Run("token-of-a-key-not-in-ring", func(t *testing.T) {
-		stop := token.CountMACs()
-		_, err := token.Open(ring, mustSeal(t, other, validClaims(), ""), nil, nil)
+		counted, stop := token.CountMACs(nil)
+		_, err := token.Open(ring, mustSeal(t, other, validClaims(), ""), nil, counted)
 		if macs := stop(); !errors.Is(err, token.ErrUnknownKey) || macs != 0 {
 			t.Fatalf("Open = %v after %d MACs, want ErrUnknownKey, no trial decryption", err, macs)
 		}
@@ -344,6 +356,7 @@ func TestThreat04_FooterNotTrusted(t *testing.T) {
 // TestThreat05_Base64Malleability: only the canonical encoding opens, and
 // every accepted token re-encodes to exactly its input.
 func TestThreat05_Base64Malleability(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	tok := mustSeal(t, k, validClaims(), "")
 	body, footer, _ := strings.Cut(strings.TrimPrefix(tok, "v4.local."), ".")
@@ -389,6 +402,7 @@ func TestThreat05_Base64Malleability(t *testing.T) {
 // TestThreat07_ExpiryEnforced: no exp is refused, and a token stops opening
 // the moment it expires.
 func TestThreat07_ExpiryEnforced(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	noExp := token.SealPayload(k, []byte(`{"data":{"uid":1},"iat":"2026-11-27T12:00:00Z"}`), nil)
 	if _, err := token.Open(ring, noExp, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
@@ -410,11 +424,11 @@ func TestThreat07_ExpiryEnforced(t *testing.T) {
 	}
 	c := validClaims()
 	tok := mustSeal(t, k, c, "")
-	if _, err := token.Open(ring, tok, nil, at(c.Expiry.Add(-time.Nanosecond))); err != nil {
+	if _, err := token.Open(ring, tok, nil, exactlyAt(c.Expiry.Add(-time.Nanosecond))); err != nil {
 		t.Fatalf("1ns before exp: %v", err)
 	}
 	for _, now := range []time.Time{c.Expiry, c.Expiry.Add(time.Nanosecond), c.Expiry.Add(24 * time.Hour)} {
-		if _, err := token.Open(ring, tok, nil, at(now)); !errors.Is(err, token.ErrExpired) {
+		if _, err := token.Open(ring, tok, nil, exactlyAt(now)); !errors.Is(err, token.ErrExpired) {
 			t.Fatalf("at %v: %v, want ErrExpired", now.Sub(c.Expiry), err)
 		}
 	}
@@ -423,6 +437,7 @@ func TestThreat07_ExpiryEnforced(t *testing.T) {
 // TestThreat08_ClockSkew: iat and nbf inside the leeway are accepted,
 // beyond it refused; exp + leeway + 1ms is refused.
 func TestThreat08_ClockSkew(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	const leeway = 30 * time.Second
 	opts := func(now time.Time) *token.Options {
@@ -452,14 +467,51 @@ func TestThreat08_ClockSkew(t *testing.T) {
 	if _, err := token.Open(ring, exp, nil, opts(t0.Add(leeway+time.Millisecond))); !errors.Is(err, token.ErrExpired) {
 		t.Fatalf("exp + leeway + 1ms: %v, want ErrExpired", err)
 	}
-	if _, err := token.Open(ring, exp, nil, &token.Options{Leeway: -time.Hour, Now: func() time.Time { return t0.Add(-time.Millisecond) }}); err != nil {
-		t.Fatalf("a negative leeway must count as zero: %v", err)
+}
+
+// TestLeewayConvention: zero means DefaultLeeway, negative means none,
+// MaxLeeway is the most Open and Seal accept.
+func TestLeewayConvention(t *testing.T) {
+	t.Parallel()
+	k, ring := newRing(t)
+	c := &token.Claims{Expiry: t0, NotBefore: t0.Add(-time.Hour)}
+	tok := mustSeal(t, k, c, "")
+	open := func(leeway time.Duration, now time.Time) error {
+		_, err := token.Open(ring, tok, nil, &token.Options{Leeway: leeway, Now: func() time.Time { return now }})
+		return err
+	}
+	for _, tc := range []struct {
+		leeway time.Duration
+		now    time.Time
+		want   error
+	}{
+		{0, t0.Add(token.DefaultLeeway - time.Nanosecond), nil},
+		{0, t0.Add(token.DefaultLeeway), token.ErrExpired},
+		{-1, t0.Add(-time.Nanosecond), nil},
+		{-1, t0, token.ErrExpired},
+		{-time.Hour, t0, token.ErrExpired},
+		{token.MaxLeeway, t0.Add(token.MaxLeeway - time.Nanosecond), nil},
+		{token.MaxLeeway, t0.Add(token.MaxLeeway), token.ErrExpired},
+	} {
+		if err := open(tc.leeway, tc.now); !errors.Is(err, tc.want) {
+			t.Errorf("leeway %v at exp%+v: %v, want %v", tc.leeway, tc.now.Sub(t0), err, tc.want)
+		}
+	}
+	if err := open(token.MaxLeeway+1, t0.Add(-time.Hour)); err == nil || errors.Is(err, token.ErrInvalid) {
+		t.Errorf("leeway above MaxLeeway: Open = %v, want a configuration error", err)
+	}
+	if _, err := token.Seal(k, c, nil, &token.Options{Leeway: token.MaxLeeway + 1}); err == nil {
+		t.Error("leeway above MaxLeeway: Seal accepted it")
+	}
+	if token.DefaultLeeway != time.Minute || token.MaxLeeway != 5*time.Minute {
+		t.Errorf("DefaultLeeway %v, MaxLeeway %v: the documented values are 1m and 5m", token.DefaultLeeway, token.MaxLeeway)
 	}
 }
 
 // TestThreat12_DuplicateKeysRefused: an authentic token whose payload
 // repeats a name, at any level, is refused.
 func TestThreat12_DuplicateKeysRefused(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	payloads := map[string]string{
 		"top-level-exp":   `{"exp":"2026-11-27T13:00:00Z","exp":"2099-01-01T00:00:00Z","data":{}}`,
@@ -486,6 +538,7 @@ func TestThreat12_DuplicateKeysRefused(t *testing.T) {
 // TestThreat13_NumbersAndNesting: int64 precision survives; nesting and
 // member counts past the limits are ErrInvalid, never a panic.
 func TestThreat13_NumbersAndNesting(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	const big = int64(9007199254740993) // 2^53 + 1: not a float64
 	c := validClaims()
@@ -530,6 +583,7 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("entropy e
 // TestThreat16_Nonces: 10^4 seals use 10^4 distinct nonces, and a failing
 // random source gives an error, never a token.
 func TestThreat16_Nonces(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	n := 10000
 	if testing.Short() {
@@ -548,9 +602,7 @@ func TestThreat16_Nonces(t *testing.T) {
 		seen[nonce] = true
 	}
 	for _, r := range []io.Reader{failingReader{}, strings.NewReader("only 16 bytes..")} {
-		restore := token.SetNonceSource(r)
-		tok, err := token.Seal(k, c, nil, nil)
-		restore()
+		tok, err := token.Seal(k, c, nil, token.WithNonces(nil, r))
 		if err == nil || tok != "" {
 			t.Fatalf("Seal with a failing random source = %q, %v", tok, err)
 		}
@@ -560,6 +612,7 @@ func TestThreat16_Nonces(t *testing.T) {
 // TestErrorsCarryNoSecrets runs every failure path and checks no error
 // text contains the token, a claim value or key material.
 func TestErrorsCarryNoSecrets(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	c := validClaims()
 	c.Data["secret"] = "TOPSECRET-VALUE"
@@ -586,6 +639,7 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 }
 
 func TestOpenNeverReturnsPartialClaims(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	tok := mustSeal(t, k, validClaims(), "")
 	for _, now := range []time.Time{t0.Add(2 * time.Hour), t0.Add(-time.Hour)} {
@@ -597,6 +651,7 @@ func TestOpenNeverReturnsPartialClaims(t *testing.T) {
 }
 
 func TestRotationLookupByID(t *testing.T) {
+	t.Parallel()
 	k1, _ := keyring.GenerateKey()
 	k2, _ := keyring.GenerateKey()
 	old := mustSeal(t, k1, validClaims(), "")
@@ -618,6 +673,7 @@ func TestRotationLookupByID(t *testing.T) {
 // document, not each value alone, and keys that would collide once escaped
 // are refused, so Seal never writes what Open refuses.
 func TestSealChecksLimitsAcrossValues(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	half := json.RawMessage("[" + strings.Repeat("0,", 599) + "0]")
 	c := validClaims()
@@ -644,6 +700,7 @@ func TestSealChecksLimitsAcrossValues(t *testing.T) {
 // Open returned changes neither the keys nor the other values (they share
 // one decrypted buffer).
 func TestOpenedValuesAreIsolated(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	c := validClaims()
 	c.Data = map[string]any{"a": "first", "b": "second", "c": []any{1, 2}}
@@ -672,6 +729,7 @@ func TestOpenedValuesAreIsolated(t *testing.T) {
 // by Seal instead of producing a token Open refuses; a nil ring is an
 // unknown key, not a panic.
 func TestSealRefusesUnreadableTimes(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	for _, c := range []token.Claims{
 		{Expiry: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -696,6 +754,7 @@ func TestSealRefusesUnreadableTimes(t *testing.T) {
 // TestSealRefusesCycles: a session value that contains itself is an
 // error, not a stack overflow that kills the process.
 func TestSealRefusesCycles(t *testing.T) {
+	t.Parallel()
 	k, _ := newRing(t)
 	self := map[string]any{}
 	self["self"] = self
@@ -722,6 +781,7 @@ func sealedPayload(t *testing.T, k keyring.Key, c *token.Claims) string {
 // fraction (paseto-ts 2.0.7 refuses nine fractional digits), rounded in
 // the direction that never extends validity: exp and iat down, nbf up.
 func TestSealWritesWholeSeconds(t *testing.T) {
+	t.Parallel()
 	k, ring := newRing(t)
 	frac := 987654321 * time.Nanosecond
 	c := &token.Claims{

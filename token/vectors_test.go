@@ -23,6 +23,7 @@ func hex32(t *testing.T, s string) *[32]byte {
 }
 
 func TestVectorsV4Local(t *testing.T) {
+	t.Parallel()
 	ran := 0
 	for _, v := range vectors.LoadV4(t) {
 		if v.ExpectFail || v.Name[:3] != "4-E" {
@@ -56,6 +57,7 @@ func TestVectorsV4Local(t *testing.T) {
 // refused with ErrInvalid (before any key lookup: the ring holds the
 // vector's key under its real id, which none of these footers names).
 func TestVectorsV4Fail(t *testing.T) {
+	t.Parallel()
 	k, err := keyring.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +96,7 @@ func TestVectorsV4Fail(t *testing.T) {
 // update changed its state layout, the vectors would still pass through the
 // fallback, but this test says the fast path is gone.
 func TestFastKeyedHashInUse(t *testing.T) {
+	t.Parallel()
 	if !token.FastKeyedHash() {
 		t.Fatal("keyed BLAKE2b fell back to blake2b.New: x/crypto's marshaled state layout changed")
 	}

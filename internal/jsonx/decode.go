@@ -7,9 +7,16 @@
 // works on a string and hands back substrings, so reading a claims set
 // costs no allocation per value.
 //
-// The writer encodes the Go values that sessions hold (strings, numbers,
-// bools, nil, slices and maps of them, json.RawMessage) without reflection
-// and falls back to encoding/json for everything else.
+// The writer ([Writer], [Marshal]) encodes any Go value as encoding/json
+// would, with the common session types (strings, numbers, bools, nil,
+// []any, map[string]any, json.RawMessage) on a path without reflection,
+// structs, typed slices and maps, pointers and time.Time by reflection
+// over a cached field list, and the rest through encoding/json. It counts
+// depth and items as it writes, so its output always satisfies the
+// reader's limits without a second pass.
+//
+// [Unmarshal] decodes into any Go value with encoding/json's tag rules but
+// the reader's strictness, and matches member names case-exactly.
 package jsonx
 
 import (

@@ -1,18 +1,22 @@
 package jsonx
 
 import (
+	"encoding"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // Errors returned by the writer.
 var (
-	// ErrUnsupported is returned for values JSON cannot represent (NaN, ±Inf).
+	// ErrUnsupported is returned for values JSON cannot represent: NaN and
+	// ±Inf, channels, functions, complex numbers.
 	ErrUnsupported = errors.New("jsonx: value has no JSON representation")
 	// ErrInvalidKey is returned for a map key that is not valid UTF-8. A
 	// string value is repaired (invalid bytes become U+FFFD, as in
@@ -21,25 +25,79 @@ var (
 	ErrInvalidKey = errors.New("jsonx: map key is not valid UTF-8")
 )
 
-// AppendValue appends the JSON encoding of v to dst. Common session types
-// are encoded directly; json.RawMessage is validated strictly and copied;
-// other types go through encoding/json. Map keys must be valid UTF-8. Map keys are written in sorted
-// order so that equal values encode to equal bytes.
-func AppendValue(dst []byte, v any) ([]byte, error) {
-	return appendValue(dst, v, 0)
+// Marshal returns the JSON encoding of v under [DefaultLimits], as
+// [Writer.Append] writes it. The result is always accepted by [Valid] and
+// [Unmarshal]. On failure it returns nil and an error that never holds
+// any part of v.
+func Marshal(v any) ([]byte, error) {
+	var w Writer
+	w.Reset(DefaultLimits)
+	b, err := w.Append(nil, v, 0)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
-// appendValue is AppendValue at a nesting depth. Past DefaultLimits'
-// depth it stops with ErrTooDeep: no reader would accept the result, and a
-// value that contains itself would otherwise recurse until the stack
-// overflows, which kills the process.
-func appendValue(dst []byte, v any, depth int) ([]byte, error) {
-	switch v.(type) {
-	case []any, map[string]any:
-		if depth++; depth > DefaultLimits.MaxDepth {
-			return dst, ErrTooDeep
-		}
+// AppendValue appends the JSON encoding of v to dst under [DefaultLimits];
+// see [Writer.Append].
+func AppendValue(dst []byte, v any) ([]byte, error) {
+	var w Writer
+	w.Reset(DefaultLimits)
+	return w.Append(dst, v, 0)
+}
+
+// Writer encodes Go values as JSON that the strict reader accepts, and
+// counts the nesting and the items it writes against one budget of
+// [Limits], so that a caller assembling a document from many values (the
+// token's claims) knows the whole document is within the limits without
+// reading it again. The zero value is not usable; call [Writer.Reset]. A
+// Writer is not safe for concurrent use.
+type Writer struct {
+	d    Decoder // checks raw JSON (json.RawMessage, MarshalJSON) and holds the item count
+	hops int     // pointer and interface indirections on the current path
+}
+
+// Reset prepares w for a new document under lim.
+func (w *Writer) Reset(lim Limits) {
+	w.d.Reset("", lim)
+	w.hops = 0
+}
+
+// AddItems counts n members or elements the caller writes around the
+// values; it returns [ErrTooManyKeys] once the budget is exceeded.
+func (w *Writer) AddItems(n int) error { return w.d.AddItems(n) }
+
+// AppendRaw validates raw, one JSON value nested depth levels deep, and
+// appends it unchanged. Its members and elements count against the budget.
+func (w *Writer) AppendRaw(dst []byte, raw []byte, depth int) ([]byte, error) {
+	if err := w.d.CheckValue(string(raw), depth); err != nil {
+		return dst, err
 	}
+	return append(dst, raw...), nil
+}
+
+// Append appends the JSON encoding of v, a value nested depth levels deep
+// in the document, to dst.
+//
+// Strings, numbers, booleans, nil, slices, arrays, maps with string keys,
+// pointers, interfaces, structs (with encoding/json's field tags: names,
+// "-", omitempty, omitzero), time.Time (RFC 3339 with nanoseconds) and
+// []byte (standard base64) are encoded directly, with encoding/json's
+// output for those types except that <, > and & are not escaped and map
+// keys are sorted. json.RawMessage is validated and copied as it is (so
+// a value Open returned is sealed again byte for byte); json.Marshaler and
+// encoding.TextMarshaler are honoured, and a MarshalJSON result is
+// validated and compacted. Other types (structs with embedded
+// fields or the ",string" option, maps with other keys) go through
+// encoding/json and are validated.
+//
+// Append refuses NaN and ±Inf, map keys that are not valid UTF-8, and
+// anything past the limits (a value that contains itself among them). A
+// string value that is not valid UTF-8 is repaired as encoding/json does.
+// On error dst may hold a partial value; the error never holds any part
+// of v.
+func (w *Writer) Append(dst []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -51,33 +109,19 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(v), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, v, 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(v), 10), nil
 	case float64:
 		return appendFloat(dst, v, 64)
-	case float32:
-		return appendFloat(dst, float64(v), 32)
 	case json.RawMessage:
-		if err := Valid(unsafe.String(unsafe.SliceData(v), len(v)), DefaultLimits); err != nil {
-			return dst, err
+		if v == nil {
+			return append(dst, "null"...), nil
 		}
-		return append(dst, v...), nil
-	case json.Number:
-		var d Decoder
-		d.Reset(string(v), DefaultLimits)
-		if _, err := d.number(); err != nil || d.pos != len(v) {
-			return dst, ErrSyntax
-		}
-		return append(dst, v...), nil
+		return w.AppendRaw(dst, v, depth)
 	case []string:
 		if v == nil {
 			return append(dst, "null"...), nil
+		}
+		if err := w.open(depth, len(v)); err != nil {
+			return dst, err
 		}
 		dst = append(dst, '[')
 		for i, s := range v {
@@ -91,13 +135,16 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
+		if err := w.open(depth, len(v)); err != nil {
+			return dst, err
+		}
 		dst = append(dst, '[')
 		for i, e := range v {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendValue(dst, e, depth); err != nil {
+			if dst, err = w.Append(dst, e, depth+1); err != nil {
 				return dst, err
 			}
 		}
@@ -106,71 +153,362 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		return appendMap(dst, v, depth)
+		if err := w.open(depth, len(v)); err != nil {
+			return dst, err
+		}
+		var inline [16]string
+		keys := sortKeys(inline[:0], v)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			var err error
+			if dst, err = appendKey(dst, k, i); err != nil {
+				return dst, err
+			}
+			if dst, err = w.Append(dst, v[k], depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
 	case map[string]string:
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		keys := sortedKeys(v)
+		if err := w.open(depth, len(v)); err != nil {
+			return dst, err
+		}
+		var inline [16]string
+		keys := sortKeys(inline[:0], v)
 		dst = append(dst, '{')
 		for i, k := range keys {
-			if !utf8.ValidString(k) {
-				return dst, ErrInvalidKey
+			var err error
+			if dst, err = appendKey(dst, k, i); err != nil {
+				return dst, err
 			}
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, k)
-			dst = append(dst, ':')
 			dst = AppendString(dst, v[k])
 		}
 		return append(dst, '}'), nil
+	case time.Time:
+		return appendTime(dst, v)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return dst, err
-	}
-	// A custom MarshalJSON may emit what the strict reader refuses (a
-	// repeated name, say); catch that here rather than sealing it.
-	if err := Valid(string(b), DefaultLimits); err != nil {
-		return dst, err
-	}
-	return append(dst, b...), nil
+	return w.appendReflect(dst, reflect.ValueOf(v), depth)
 }
 
-func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
-	dst = append(dst, '{')
-	// Up to 16 keys are sorted in a stack array; larger maps allocate.
-	var inline [16]string
-	keys := inline[:0]
+// open counts one object or array with n members at depth.
+func (w *Writer) open(depth, n int) error {
+	if depth+1 > w.d.lim.MaxDepth {
+		return ErrTooDeep
+	}
+	return w.d.AddItems(n)
+}
+
+func sortKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	for i, k := range keys {
-		if !utf8.ValidString(k) {
-			return dst, ErrInvalidKey
+	return keys
+}
+
+// appendKey writes the i-th member name of an object, with its comma.
+func appendKey(dst []byte, k string, i int) ([]byte, error) {
+	if !utf8.ValidString(k) {
+		return dst, ErrInvalidKey
+	}
+	if i > 0 {
+		dst = append(dst, ',')
+	}
+	dst = AppendString(dst, k)
+	return append(dst, ':'), nil
+}
+
+// appendTime writes t as encoding/json does (RFC 3339 with nanoseconds),
+// and refuses years RFC 3339 cannot hold, as encoding/json does.
+func appendTime(dst []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return dst, ErrUnsupported
+	}
+	dst = append(dst, '"')
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"'), nil
+}
+
+var (
+	marshalerType     = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	timeType          = reflect.TypeFor[time.Time]()
+	rawType           = reflect.TypeFor[json.RawMessage]()
+	numberType        = reflect.TypeFor[json.Number]()
+)
+
+// maxHops bounds pointer and interface indirections on one path, which
+// add no nesting to the output: a pointer that points to itself would
+// otherwise recurse until the stack overflows.
+const maxHops = 256
+
+func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	if !v.IsValid() {
+		return append(dst, "null"...), nil
+	}
+	t := v.Type()
+	switch t {
+	case timeType:
+		return appendTime(dst, v.Interface().(time.Time))
+	case rawType:
+		if v.IsNil() {
+			return append(dst, "null"...), nil
 		}
+		return w.AppendRaw(dst, v.Bytes(), depth)
+	case numberType:
+		return appendNumber(dst, v.String())
+	}
+	// Methods first, as encoding/json does: a value method, or a pointer
+	// method when the value is addressable.
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		if v.CanAddr() && !t.Implements(marshalerType) && !t.Implements(textMarshalerType) {
+			if pt := reflect.PointerTo(t); pt.Implements(marshalerType) || pt.Implements(textMarshalerType) {
+				v = v.Addr()
+				t = pt
+			}
+		}
+	}
+	if t.Implements(marshalerType) {
+		if t.Kind() == reflect.Pointer && v.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		b, err := v.Interface().(json.Marshaler).MarshalJSON()
+		if err != nil {
+			return dst, ErrUnsupported
+		}
+		if err := w.d.CheckValue(string(b), depth); err != nil {
+			return dst, err
+		}
+		return appendCompact(dst, b), nil
+	}
+	if t.Implements(textMarshalerType) {
+		if t.Kind() == reflect.Pointer && v.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return dst, ErrUnsupported
+		}
+		return AppendString(dst, string(b)), nil
+	}
+
+	switch t.Kind() {
+	case reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(dst, v.Uint(), 10), nil
+	case reflect.Float32:
+		return appendFloat(dst, v.Float(), 32)
+	case reflect.Float64:
+		return appendFloat(dst, v.Float(), 64)
+	case reflect.String:
+		return AppendString(dst, v.String()), nil
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		if w.hops++; w.hops > maxHops {
+			return dst, ErrTooDeep
+		}
+		var err error
+		if t.Kind() == reflect.Interface {
+			// Back to the type switch: an any in a struct field is often
+			// one of the common types.
+			dst, err = w.Append(dst, v.Elem().Interface(), depth)
+		} else {
+			dst, err = w.appendReflect(dst, v.Elem(), depth)
+		}
+		w.hops--
+		return dst, err
+	case reflect.Slice:
+		if v.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(textMarshalerType) {
+			dst = append(dst, '"')
+			dst = base64.StdEncoding.AppendEncode(dst, v.Bytes())
+			return append(dst, '"'), nil
+		}
+		return w.appendArray(dst, v, depth)
+	case reflect.Array:
+		return w.appendArray(dst, v, depth)
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String || t.Key().Implements(textMarshalerType) {
+			return w.appendFallback(dst, v, depth)
+		}
+		if v.IsNil() {
+			return append(dst, "null"...), nil
+		}
+		return w.appendMap(dst, v, depth)
+	case reflect.Struct:
+		fields := structFields(t)
+		if fields == nil {
+			return w.appendFallback(dst, v, depth)
+		}
+		return w.appendStruct(dst, v, fields.list, depth)
+	}
+	// Channels, functions, complex numbers, unsafe pointers.
+	return dst, ErrUnsupported
+}
+
+func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	n := v.Len()
+	if err := w.open(depth, n); err != nil {
+		return dst, err
+	}
+	dst = append(dst, '[')
+	for i := range n {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, k)
-		dst = append(dst, ':')
 		var err error
-		if dst, err = appendValue(dst, m[k], depth); err != nil {
+		if dst, err = w.appendReflect(dst, v.Index(i), depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+func (w *Writer) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	if err := w.open(depth, v.Len()); err != nil {
+		return dst, err
+	}
+	type entry struct {
+		k string
+		v reflect.Value
+	}
+	var inline [16]entry
+	entries := inline[:0]
+	for it := v.MapRange(); it.Next(); {
+		entries = append(entries, entry{it.Key().String(), it.Value()})
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		switch {
+		case a.k < b.k:
+			return -1
+		case a.k > b.k:
+			return 1
+		}
+		return 0
+	})
+	dst = append(dst, '{')
+	for i, e := range entries {
+		var err error
+		if dst, err = appendKey(dst, e.k, i); err != nil {
+			return dst, err
+		}
+		if dst, err = w.appendReflect(dst, e.v, depth+1); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+func (w *Writer) appendStruct(dst []byte, v reflect.Value, fields []field, depth int) ([]byte, error) {
+	if depth+1 > w.d.lim.MaxDepth {
+		return dst, ErrTooDeep
 	}
-	slices.Sort(keys)
-	return keys
+	dst = append(dst, '{')
+	n := 0
+	for i := range fields {
+		f := &fields[i]
+		fv := v.Field(f.index)
+		if f.omitEmpty && isEmpty(fv) || f.omitZero && isZero(fv) {
+			continue
+		}
+		if err := w.d.AddItems(1); err != nil {
+			return dst, err
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, f.key...)
+		var err error
+		if dst, err = w.appendReflect(dst, fv, depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendFallback encodes v with encoding/json and checks the result.
+func (w *Writer) appendFallback(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return dst, ErrUnsupported
+	}
+	return w.AppendRaw(dst, b, depth)
+}
+
+// appendCompact appends valid JSON without the white space between
+// tokens, as encoding/json does with MarshalJSON output.
+func appendCompact(dst, src []byte) []byte {
+	inString := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case inString:
+			dst = append(dst, c)
+			if c == '\\' {
+				i++
+				dst = append(dst, src[i])
+			} else if c == '"' {
+				inString = false
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			inString = c == '"'
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendNumber writes a json.Number after checking it is a JSON number
+// (an empty one is refused, where encoding/json would write 0).
+func appendNumber(dst []byte, s string) ([]byte, error) {
+	var d Decoder
+	d.Reset(s, DefaultLimits)
+	if _, err := d.number(); err != nil || d.pos != len(s) {
+		return dst, ErrSyntax
+	}
+	return append(dst, s...), nil
+}
+
+// isEmpty is encoding/json's omitempty test.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// isZero is encoding/json's omitzero test: an IsZero() bool method if the
+// type has one, the zero value otherwise.
+func isZero(v reflect.Value) bool {
+	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
+		if v.Kind() == reflect.Pointer && v.IsNil() {
+			return true
+		}
+		return z.IsZero()
+	}
+	if v.CanAddr() {
+		if z, ok := v.Addr().Interface().(interface{ IsZero() bool }); ok {
+			return z.IsZero()
+		}
+	}
+	return v.IsZero()
 }
 
 // appendFloat formats like encoding/json: shortest representation, plain

@@ -15,6 +15,7 @@ import (
 )
 
 func TestValidAcceptsWhatEncodingJSONAccepts(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		`{}`, `[]`, `0`, `-0`, `-1.5e+10`, `1E-2`, `"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"`, `true`, `false`, `null`,
 		` { "a" : [ 1 , { "b" : null } ] } `, `"héllo"`, `{"a":1,"b":{"a":2}}`, `[[[[]]]]`,
@@ -29,6 +30,7 @@ func TestValidAcceptsWhatEncodingJSONAccepts(t *testing.T) {
 }
 
 func TestValidRefuses(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		in   string
 		want error
@@ -89,6 +91,7 @@ func TestValidRefuses(t *testing.T) {
 // and numbers that round to it or to zero are fine, one step past is not,
 // and Valid and Decode always give the same answer.
 func TestNumberRangeEdges(t *testing.T) {
+	t.Parallel()
 	maxFloat := strconv.FormatFloat(math.MaxFloat64, 'f', -1, 64) // 309 digits
 	for _, c := range []struct {
 		in string
@@ -131,6 +134,7 @@ func manyKeys(n int) string {
 }
 
 func TestDecodeTypes(t *testing.T) {
+	t.Parallel()
 	got, err := jsonx.Decode(`{"i":9007199254740993,"n":-12,"f":1.25,"e":1e3,"big":1e400,"s":"x","b":false,"z":null,"a":[1,"2"]}`, jsonx.DefaultLimits)
 	if err == nil {
 		t.Fatalf("1e400 decoded to %v; want an error (not representable)", got)
@@ -161,6 +165,7 @@ func (dupMarshaler) MarshalJSON() ([]byte, error) { return []byte(`{"a":1,"a":2}
 // encoding/json produces (apart from its HTML escaping), so values decode
 // identically whichever path wrote them.
 func TestAppendValueMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
 	values := []any{
 		nil, "", "plain", "quote\" back\\ nl\n tab\t cr\r ctl\x01\x1f é 😀", "\u2028\u2029", "bad\xffutf8",
 		true, false, 0, -1, 1 << 62, int64(math.MinInt64), int32(-5), uint(7), uint64(math.MaxUint64), uint32(9),
@@ -193,6 +198,7 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendValueRefuses(t *testing.T) {
+	t.Parallel()
 	selfList := []any{"sku-1", nil}
 	selfList[1] = selfList
 	selfMap := map[string]any{}
@@ -213,6 +219,7 @@ func TestAppendValueRefuses(t *testing.T) {
 }
 
 func TestObjectKeysAndStrings(t *testing.T) {
+	t.Parallel()
 	var d jsonx.Decoder
 	d.Reset(`{"plain":"v","esc\"aped":"\u00e9\n"}`, jsonx.DefaultLimits)
 	got := map[string]string{}
