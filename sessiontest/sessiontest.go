@@ -7,7 +7,8 @@
 // Seeding a signed-in request takes one call:
 //
 //	req := sessiontest.NewRequest(t, sessions, "GET", "/account", nil, func(s *middleware.Session) {
-//		s.SetSubject("ada")
+//		s.SetSubject("user-7")
+//		s.SetLifetime(30 * 24 * time.Hour) // "remember me"
 //		s.Set("user", "ada")
 //	})
 //
@@ -39,7 +40,8 @@ import (
 
 // Cookies returns the cookies m sets for a new session after set has
 // prepared it: set runs inside m's Handler with an empty session and may
-// call any of the Session's methods (Set, Flash, SetSubject, ...). It
+// call any of the Session's methods (Set, Flash, SetSubject, SetLifetime,
+// SetBrowserOnly, ...). It
 // returns no cookies and no error when set leaves the session empty.
 //
 // It returns an error when m does not save the session, for example

@@ -338,3 +338,75 @@ func TestNilArgumentsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// TestLifetimeAndBrowserOnly seeds a remember-me session, a
+// browser-session cookie and a default one under a fake clock, and reads
+// back a response that turns a session into a browser-session cookie,
+// which carries no Max-Age.
+func TestLifetimeAndBrowserOnly(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2035, 3, 1, 9, 0, 0, 0, time.UTC)
+	var now atomic.Int64
+	now.Store(start.Unix())
+	m := newManager(t, newRing(t), middleware.Config{
+		MaxAge:      time.Hour,
+		MaxLifetime: 30 * 24 * time.Hour,
+		Now:         func() time.Time { return time.Unix(now.Load(), 0) },
+	})
+	seed := func(prepare func(*middleware.Session)) []*http.Cookie {
+		t.Helper()
+		cookies, err := sessiontest.Cookies(m, func(s *middleware.Session) {
+			s.Set("user", "ada")
+			prepare(s)
+		})
+		if err != nil || len(cookies) != 1 {
+			t.Fatalf("%d cookies, %v", len(cookies), err)
+		}
+		return cookies
+	}
+	remember := seed(func(s *middleware.Session) { s.SetLifetime(30 * 24 * time.Hour) })
+	browser := seed(func(s *middleware.Session) { s.SetBrowserOnly(true) })
+	plain := seed(func(*middleware.Session) {})
+
+	if got, want := remember[0].MaxAge, 30*24*3600; got != want {
+		t.Errorf("remember-me Max-Age %d, want %d", got, want)
+	}
+	if browser[0].MaxAge != 0 || !browser[0].Expires.IsZero() {
+		t.Errorf("browser-session cookie has Max-Age %d, Expires %v", browser[0].MaxAge, browser[0].Expires)
+	}
+	sessiontest.Open(m, remember, func(s *middleware.Session) {
+		if want := start.Add(30 * 24 * time.Hour); !s.Expires().Equal(want) {
+			t.Errorf("remember-me expires %v, want %v", s.Expires(), want)
+		}
+	})
+
+	now.Add(int64(2 * time.Hour / time.Second)) // past MaxAge, within the remembered lifetime
+	for name, c := range map[string][]*http.Cookie{"remember": remember, "browser": browser, "plain": plain} {
+		sessiontest.Open(m, c, func(s *middleware.Session) {
+			if open := !s.IsNew(); open != (name == "remember") {
+				t.Errorf("%s after two hours: open %v", name, open)
+			}
+		})
+	}
+
+	// A response that makes the session browser-only: its cookie has no
+	// Max-Age, and reading it back keeps it.
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).SetBrowserOnly(true)
+	}))
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range remember {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	set := rec.Result().Cookies()
+	if len(set) != 1 || set[0].MaxAge != 0 {
+		t.Fatalf("response set %d cookies, want one browser-session cookie (no Max-Age)", len(set))
+	}
+	sessiontest.Read(m, req, rec.Result(), func(s *middleware.Session) {
+		if u, _ := s.GetString("user"); u != "ada" || set[0].Value == remember[0].Value {
+			t.Errorf("read back user %q; cookie changed %v", u, set[0].Value != remember[0].Value)
+		}
+	})
+}
