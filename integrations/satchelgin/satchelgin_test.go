@@ -24,16 +24,22 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-func newManager(t *testing.T, cfg satchel.Config) *satchel.Manager {
-	t.Helper()
+func benchRing(tb testing.TB) *keyring.Ring {
+	tb.Helper()
 	key, err := keyring.GenerateKey()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ring, err := keyring.FromKeys(key)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return ring
+}
+
+func newManager(t *testing.T, cfg satchel.Config) *satchel.Manager {
+	t.Helper()
+	ring := benchRing(t)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
