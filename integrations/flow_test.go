@@ -1,6 +1,7 @@
 package integrations_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,7 +154,7 @@ func runFlow(t *testing.T, h http.Handler) {
 
 	for i := 1; i <= 3; i++ {
 		st, body = b.do("POST", "/count", nil)
-		b.expect("count", st, body, 200, "count: "+string(rune('0'+i))+"\n")
+		b.expect("count", st, body, 200, fmt.Sprintf("count: %d\n", i))
 	}
 	st, body = b.do("GET", "/", nil)
 	b.expect("count kept", st, body, 200, "hello, ada\ncount: 3\n")

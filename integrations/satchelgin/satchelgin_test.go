@@ -183,17 +183,24 @@ func TestWriterMethods(t *testing.T) {
 	t.Parallel()
 	m := newManager(t, satchel.Config{})
 	r := gin.New()
+	// The handlers run on the server's goroutines; mu orders their
+	// findings before the test reads them.
+	var mu sync.Mutex
 	var outerSame bool
 	r.Use(func(c *gin.Context) {
 		before := c.Writer
 		c.Next()
+		mu.Lock()
 		outerSame = c.Writer == before && satchel.FromContext(c.Request.Context()) == nil
+		mu.Unlock()
 	})
 	r.Use(satchelgin.Middleware(m))
 	var problems []string
 	check := func(ok bool, format string, args ...any) {
 		if !ok {
+			mu.Lock()
 			problems = append(problems, fmt.Sprintf(format, args...))
+			mu.Unlock()
 		}
 	}
 	r.POST("/status", func(c *gin.Context) {
@@ -226,9 +233,11 @@ func TestWriterMethods(t *testing.T) {
 	})
 	srv, client := server(t, r)
 	resp, body := call(t, client, "POST", srv.URL+"/status")
+	mu.Lock()
 	for _, p := range problems {
 		t.Error(p)
 	}
+	mu.Unlock()
 	ck := sessionCookie(resp)
 	if resp.StatusCode != 201 || body != "abcde" || ck == nil {
 		t.Fatalf("got %d %q, cookie %v", resp.StatusCode, body, ck != nil)
@@ -236,6 +245,8 @@ func TestWriterMethods(t *testing.T) {
 	if _, body := call(t, client, "GET", srv.URL+"/read", ck); body != "a=1 b=2" {
 		t.Errorf("session after c.Status then Set: %q", body)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if !outerSame {
 		t.Error("the middleware before satchelgin did not get its own c.Writer and c.Request back")
 	}
@@ -337,7 +348,9 @@ func TestTooLargeIsLoud(t *testing.T) {
 	var status int
 	r.Use(func(c *gin.Context) {
 		c.Next()
+		mu.Lock()
 		written, status = c.Writer.Written(), c.Writer.Status()
+		mu.Unlock()
 	})
 	r.Use(satchelgin.Middleware(m))
 	r.GET("/big", func(c *gin.Context) {
