@@ -25,6 +25,12 @@
 // too late to reach the client. Nothing reports it.
 // [Middleware] swaps c.Writer for a gin.ResponseWriter that writes
 // through the session middleware's writer, for the rest of the chain.
+//
+// gin's Engine.HandleContext, which re-runs the chain for a rewritten
+// path, resets c.Writer to gin's own writer: the re-run chain (with
+// Middleware in it) loads the session again from the request's cookie,
+// and changes made before the call do not reach the client. Change the
+// session in the handler the rewritten path reaches.
 package satchelgin
 
 import (
