@@ -26,15 +26,14 @@
 // [Middleware] swaps c.Writer for a gin.ResponseWriter that writes
 // through the session middleware's writer, for the rest of the chain.
 //
-// gin's Engine.HandleContext, which re-runs the chain for a rewritten
-// path, resets c.Writer to gin's own writer: the re-run chain (with
-// Middleware in it) loads the session again from the request's cookie,
-// and changes made before the call do not reach the client. Change the
-// session in the handler the rewritten path reaches.
+// gin's Engine.HandleContext, which runs the chain again for a rewritten
+// path, resets c.Writer to gin's own writer; Middleware, met again in
+// that chain, puts its writer back and keeps the request's one session.
 package satchelgin
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -50,21 +49,52 @@ import (
 // every write through c.Writer passes through m's response wrapper, so the
 // cookie is added before the headers leave. c.Writer and c.Request are
 // restored when the chain returns; middleware earlier in the chain sees
-// its own. It panics if m is nil. The returned handler is safe for
-// concurrent use.
+// its own. Met again while serving the same request (gin's
+// Engine.HandleContext, or Middleware(m) registered twice), it keeps the
+// first run's session and writer. It panics if m is nil. The returned
+// handler is safe for concurrent use.
 func Middleware(m *middleware.Manager) gin.HandlerFunc {
 	if m == nil {
 		panic("satchelgin: Middleware called with a nil Manager")
 	}
+	key := runKey{m}
 	return func(c *gin.Context) {
-		outer, req := c.Writer, c.Request
-		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.Writer = &responseWriter{session: w, gin: outer}
-			c.Request = r
-			defer func() { c.Writer, c.Request = outer, req }()
+		if w, ok := c.Request.Context().Value(key).(*responseWriter); ok {
+			// The chain runs again for a request this Middleware already
+			// serves: Engine.HandleContext, which reset c.Writer to gin's
+			// own writer, or Middleware registered twice. Write through
+			// the session writer of the first run again; a second session
+			// loaded here would lose the first one's changes.
+			c.Writer = w
 			c.Next()
-		})).ServeHTTP(outer, req)
+			return
+		}
+		x := &run{c: c, outer: c.Writer, req: c.Request}
+		x.w.gin = c.Writer
+		ctx := context.WithValue(c.Request.Context(), key, &x.w)
+		m.Handler(x).ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 	}
+}
+
+// runKey is the context key under which a run of Middleware for a Manager
+// leaves its writer, for a second run of the chain for the same request.
+type runKey struct{ m *middleware.Manager }
+
+// run is one request through Middleware, allocated once.
+type run struct {
+	c     *gin.Context
+	outer gin.ResponseWriter // c.Writer before, restored after
+	req   *http.Request      // c.Request before, restored after
+	w     responseWriter
+}
+
+// ServeHTTP runs the rest of gin's chain inside the session middleware,
+// with c.Writer writing through sw, the session middleware's writer.
+func (x *run) ServeHTTP(sw http.ResponseWriter, r *http.Request) {
+	x.w.session = sw
+	x.c.Writer, x.c.Request = &x.w, r
+	defer func() { x.c.Writer, x.c.Request = x.outer, x.req }()
+	x.c.Next()
 }
 
 // responseWriter is the gin.ResponseWriter the chain after [Middleware]
