@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"satchel.dev/internal/benchfix"
 )
 
 // loopbackServer starts h on 127.0.0.1 (httptest binds loopback only) and
@@ -54,6 +52,11 @@ func get(c *http.Client, url, cookie string) error {
 	return err
 }
 
+// loadPayload is the session every load request carries: the typical
+// shopper with the cart stored as a struct slice ([]benchfix.Item), as a
+// real application stores it.
+var loadPayload = mustPayload("typical-struct")
+
 // TestLoopback runs a few requests through the load setup so that `go
 // test` checks it without running the benchmark.
 func TestLoopback(t *testing.T) {
@@ -62,7 +65,7 @@ func TestLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := benchfix.Payloads[1]
+	p := loadPayload
 	cookie := cookieHeader(stacks[0].Seed(p))
 	url, c := loopbackServer(t, stacks[0].Full(p))
 	for range 3 {
@@ -85,14 +88,14 @@ func TestLoopback(t *testing.T) {
 // handler that answers "ok" without the middleware: the ratio of a stack's
 // req/s to bare's is the share of throughput left after sessions.
 // Names: BenchmarkLoad/kind=<read|write>/server=<bare|satchel|gorilla>.
-// The payload is typical.
+// The payload is loadPayload (typical-struct).
 func BenchmarkLoad(b *testing.B) {
 	k := mustKeys(b)
 	stacks, err := Stacks(k, func(msg string) { panic(msg) })
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := benchfix.Payloads[1]
+	p := loadPayload
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ok(w) })
 	for _, kind := range []string{"read", "write"} {
 		b.Run("kind="+kind, func(b *testing.B) {

@@ -225,7 +225,7 @@ func TestStacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		for _, s := range stacks {
 			t.Run("p="+p.Name+"/lib="+s.Name, func(t *testing.T) {
 				cookie := cookieHeader(s.Seed(p))

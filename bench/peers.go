@@ -1,6 +1,8 @@
-// Package bench measures satchel side by side with its peers on the three
-// shared session payloads (DESIGN.md, "Benchmark fixtures"). It is a
-// nested module so that the peers never enter satchel's own dependencies.
+// Package bench measures satchel side by side with its peers on the shared
+// session payloads of internal/benchfix: the three base fixtures (small,
+// typical, large) and typical and large with the cart as typed Go values
+// (typical-struct, typical-maps, large-struct, large-maps). It is a nested
+// module so that the peers never enter satchel's own dependencies.
 //
 // # Token codecs
 //
@@ -9,7 +11,11 @@
 //
 //   - satchel: token.Seal and token.Open (PASETO v4.local, kid footer);
 //     Open leaves each value as raw JSON until a handler reads it, which
-//     is satchel's design, so "satchel+decode" also decodes every value;
+//     is satchel's design, so "satchel+decode" also decodes every value,
+//     as every peer's Open does; BenchmarkSeal's "satchel-raw" seals the
+//     same session with every value already encoded (json.RawMessage, as
+//     the middleware holds values it has not decoded), the baseline for
+//     what encoding typed values costs;
 //   - go-paseto v1.6.0: V4Encrypt with the same footer; ParseV4Local with
 //     the default expiry rule, then Claims() into a map;
 //   - gorilla/securecookie v1.1.2 with its gob encoder (the default) and
@@ -104,8 +110,14 @@ func registerGob() {
 		gob.Register([]any{})
 		gob.Register([]string{})
 		gob.Register(map[any]any{})
+		gob.Register([]benchfix.Item{})
+		gob.Register([]map[string]any{})
 	})
 }
+
+// Payloads is every fixture the token benchmarks run: the base ones, then
+// the typed ones.
+var Payloads = append(append([]benchfix.Payload(nil), benchfix.Payloads...), benchfix.Typed...)
 
 // Codecs returns every codec, satchel first.
 func Codecs(k *Keys) []Codec {
@@ -250,12 +262,13 @@ func NewFloor(k *Keys, p benchfix.Payload) (*Floor, error) {
 	if _, err := rand.Read(f.nonce[:]); err != nil {
 		return nil, err
 	}
-	exp := time.Now().Add(time.Hour)
+	// Seal writes exp as whole seconds.
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	pt, err := jsonx.AppendValue(nil, p.Values())
 	if err != nil {
 		return nil, err
 	}
-	f.Plaintext = append(append([]byte(`{"exp":"`+exp.UTC().Format(time.RFC3339Nano)+`","data":`), pt...), '}')
+	f.Plaintext = append(append([]byte(`{"exp":"`+exp.UTC().Format(time.RFC3339)+`","data":`), pt...), '}')
 	tok := f.Seal()
 	body, _, ok := bytes.Cut([]byte(tok[len("v4.local."):]), []byte("."))
 	if !ok {

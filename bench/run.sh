@@ -6,7 +6,7 @@
 # with ./cmd/chart, profiles satchel's typical-payload paths, and writes
 # BENCHMARKS.md. Raw outputs stay in results/.
 #
-#   bench/run.sh                       # COUNT=10 BENCHTIME=200ms LOADTIME=1s
+#   bench/run.sh                       # COUNT=10 BENCHTIME=200ms LOADTIME=1s PROFILETIME=2s
 #   COUNT=6 BENCHTIME=100ms bench/run.sh
 #   REPORT_ONLY=1 bench/run.sh         # rewrite BENCHMARKS.md from results/
 set -euo pipefail
@@ -15,6 +15,7 @@ cd "$(dirname "$0")"
 COUNT="${COUNT:-10}"
 BENCHTIME="${BENCHTIME:-200ms}"
 LOADTIME="${LOADTIME:-1s}"
+PROFILETIME="${PROFILETIME:-2s}"
 out=results
 mkdir -p "$out"
 if [ -z "${REPORT_ONLY:-}" ]; then
@@ -27,6 +28,7 @@ for i in $(seq "$COUNT"); do
 	"$out/bench.test" -test.run='^$' -test.bench='^Benchmark(Seal|Open)$' -test.benchtime="$BENCHTIME" >>"$out/token.txt"
 	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkMiddleware$' -test.benchtime="$BENCHTIME" >>"$out/middleware.txt"
 	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkLoad$' -test.benchtime="$LOADTIME" >>"$out/load.txt"
+	"$out/bench.test" -test.run='^$' -test.bench='^BenchmarkPrimitives$' -test.benchtime="$BENCHTIME" >>"$out/primitives.txt"
 done
 finished=$(date -u +%FT%TZ)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -44,6 +46,7 @@ tables() { awk 'BEGIN { RS = ""; ORS = "\n\n" } !/ B\/s /'; }
 bs -col /lib "$out/token.txt" | tables >"$out/token.benchstat.txt"
 bs -col /lib "$out/middleware.txt" | tables >"$out/middleware.benchstat.txt"
 bs -col /server "$out/load.txt" | tables >"$out/load.benchstat.txt"
+bs -col /alg "$out/primitives.txt" | tables >"$out/primitives.benchstat.txt"
 bs -col /lib -format csv "$out/token.txt" >"$out/token.csv"
 bs -col /lib -format csv "$out/middleware.txt" >"$out/middleware.csv"
 bs -col /server -format csv "$out/load.txt" >"$out/load.csv"
@@ -51,10 +54,11 @@ go run ./cmd/chart -token "$out/token.csv" -middleware "$out/middleware.csv" -lo
 	-svg chart.svg -md "$out/ratios.md"
 
 if [ -z "${REPORT_ONLY:-}" ]; then
-# CPU profiles of satchel on the typical payload: the top entries say
+# CPU profiles of satchel on the typical payload with the cart as structs
+# (typical-struct), as real applications store it: the top entries say
 # where the time goes when a target is missed.
 profile() { # name benchmark-regexp
-	"$out/bench.test" -test.run='^$' -test.bench="$2" -test.benchtime=2s -test.cpuprofile="$out/$1.prof" >/dev/null
+	"$out/bench.test" -test.run='^$' -test.bench="$2" -test.benchtime="$PROFILETIME" -test.cpuprofile="$out/$1.prof" >/dev/null
 	echo "top 15 by flat time:"
 	go tool pprof -top -nodecount=15 "$out/bench.test" "$out/$1.prof" 2>/dev/null | sed -n '/flat%/,$p'
 	echo
@@ -63,13 +67,13 @@ profile() { # name benchmark-regexp
 		grep -E 'satchel\.dev/(token|middleware|internal|keyring)|x/crypto|encoding/(json|base64)' | head -20 || true
 }
 {
-	echo "#### Seal, typical (BenchmarkSeal/p=typical/lib=satchel)"; echo '```'
-	profile seal '^BenchmarkSeal$/^p=typical$/^lib=satchel$'; echo '```'
-	echo "#### Open, typical (BenchmarkOpen/p=typical/lib=satchel)"; echo '```'
-	profile open '^BenchmarkOpen$/^p=typical$/^lib=satchel$'; echo '```'
+	echo "#### Seal, typical-struct (BenchmarkSeal/p=typical-struct/lib=satchel)"; echo '```'
+	profile seal '^BenchmarkSeal$/^p=typical-struct$/^lib=satchel$'; echo '```'
+	echo "#### Open and decode every value, typical-struct (BenchmarkOpen/p=typical-struct/lib=satchel+decode)"; echo '```'
+	profile open '^BenchmarkOpen$/^p=typical-struct$/^lib=satchel\+decode$'; echo '```'
 	echo "#### Full middleware request, typical (BenchmarkMiddleware/op=full/p=typical/lib=satchel)"; echo '```'
 	profile full '^BenchmarkMiddleware$/^op=full$/^p=typical$/^lib=satchel$'; echo '```'
-	echo "#### Loopback load, write requests (BenchmarkLoad/kind=write/server=satchel)"; echo '```'
+	echo "#### Loopback load, write requests, typical-struct (BenchmarkLoad/kind=write/server=satchel)"; echo '```'
 	profile loadwrite '^BenchmarkLoad$/^kind=write$/^server=satchel$'; echo '```'
 } >"$out/profiles.md"
 "$out/bench.test" -test.run='^TestSizes$' -test.v | grep 'p=' | sed 's/^ *token_test.go:[0-9]*: //' >"$out/sizes.txt"
@@ -109,17 +113,23 @@ for i in \$(seq ${COUNT}); do
   results/bench.test -test.run='^\$' -test.bench='^Benchmark(Seal|Open)\$' -test.benchtime=${BENCHTIME} >> results/token.txt
   results/bench.test -test.run='^\$' -test.bench='^BenchmarkMiddleware\$' -test.benchtime=${BENCHTIME} >> results/middleware.txt
   results/bench.test -test.run='^\$' -test.bench='^BenchmarkLoad\$' -test.benchtime=${LOADTIME} >> results/load.txt
+  results/bench.test -test.run='^\$' -test.bench='^BenchmarkPrimitives\$' -test.benchtime=${BENCHTIME} >> results/primitives.txt
 done
 go tool benchstat -col /lib results/token.txt
 go tool benchstat -col /lib results/middleware.txt
 go tool benchstat -col /server results/load.txt
+go tool benchstat -col /alg results/primitives.txt
 go run ./cmd/chart -token results/token.csv -middleware results/middleware.csv -load results/load.csv -svg chart.svg -md results/ratios.md
 \`\`\`
 
 What each benchmark does: see the doc comments of \`peers.go\` (token
-codecs), \`middleware_test.go\` (request stacks) and \`load_test.go\`
-(loopback load). The payloads are the shared fixtures (DESIGN.md,
-"Benchmark fixtures"); B/s counts the payload's JSON bytes.
+codecs), \`middleware_test.go\` (request stacks), \`load_test.go\`
+(loopback load) and \`primitives_test.go\` (the primitives alone).
+The payloads are the shared fixtures of \`internal/benchfix\`: small,
+typical and large, and typical and large again with the cart as a struct
+slice (\`-struct\`, \`[]Item\` with json tags) and as
+\`[]map[string]any\` (\`-maps\`). The load benchmark uses
+typical-struct. B/s counts the payload's JSON bytes.
 
 ## Chart
 
@@ -151,7 +161,13 @@ HEAD
 	cat "$out/load.benchstat.txt"
 	echo '```'
 	echo
-	echo "## CPU profiles of satchel, typical payload"
+	echo "## benchstat: primitives (v4.local's against securecookie's, per call with setup)"
+	echo
+	echo '```'
+	cat "$out/primitives.benchstat.txt"
+	echo '```'
+	echo
+	echo "## CPU profiles of satchel, typical-struct payload"
 	echo
 	cat "$out/profiles.md"
 	echo

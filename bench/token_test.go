@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"satchel.dev/internal/benchfix"
+
 	"satchel.dev/token"
 )
 
@@ -43,7 +44,7 @@ func mustKeys(tb testing.TB) *Keys {
 // job, and that each refuses a tampered value (they all authenticate).
 func TestCodecsRoundTrip(t *testing.T) {
 	k := mustKeys(t)
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		want := normalize(t, p.Values())
 		for _, c := range Codecs(k) {
 			t.Run("p="+p.Name+"/lib="+c.Name, func(t *testing.T) {
@@ -74,12 +75,32 @@ func TestCodecsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSealRaw checks that satchel-raw seals the same session: its token
+// opens to the same values as the typed values' token.
+func TestSealRaw(t *testing.T) {
+	k := mustKeys(t)
+	c := Codecs(k)[1] // satchel+decode
+	for _, p := range Payloads {
+		s, err := c.Seal(p.Raw())
+		if err != nil {
+			t.Fatalf("%s: Seal(Raw): %v", p.Name, err)
+		}
+		got, err := c.Open(s)
+		if err != nil {
+			t.Fatalf("%s: Open: %v", p.Name, err)
+		}
+		if g, w := normalize(t, got), normalize(t, p.Values()); !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: raw seal holds %v, want %v", p.Name, g, w)
+		}
+	}
+}
+
 // TestFloorIsV4Local checks that the floor encrypts exactly what satchel
 // would: its token opens with token.Open (empty implicit assertion) to the
 // payload, and FloorOpen returns the plaintext.
 func TestFloorIsV4Local(t *testing.T) {
 	k := mustKeys(t)
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		f, err := NewFloor(k, p)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +122,7 @@ func TestFloorIsV4Local(t *testing.T) {
 // numbers go into BENCHMARKS.md.
 func TestSizes(t *testing.T) {
 	k := mustKeys(t)
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		var row []string
 		for _, c := range Codecs(k) {
 			s, err := c.Seal(p.Values())
@@ -114,11 +135,12 @@ func TestSizes(t *testing.T) {
 	}
 }
 
-// BenchmarkSeal measures sealing each payload: every codec and the floor,
-// side by side. Names: BenchmarkSeal/p=<payload>/lib=<codec>.
+// BenchmarkSeal measures sealing each payload: every codec, satchel with
+// the same values pre-encoded (satchel-raw) and the floor, side by side.
+// Names: BenchmarkSeal/p=<payload>/lib=<codec>.
 func BenchmarkSeal(b *testing.B) {
 	k := mustKeys(b)
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		b.Run("p="+p.Name, func(b *testing.B) {
 			for _, c := range Codecs(k) {
 				if c.Name == "satchel+decode" {
@@ -135,6 +157,17 @@ func BenchmarkSeal(b *testing.B) {
 					}
 				})
 			}
+			b.Run("lib=satchel-raw", func(b *testing.B) {
+				seal := Codecs(k)[0].Seal
+				v := p.Raw()
+				b.SetBytes(int64(len(p.JSON())))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := seal(v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 			b.Run("lib=floor", func(b *testing.B) {
 				f, err := NewFloor(k, p)
 				if err != nil {
@@ -154,7 +187,7 @@ func BenchmarkSeal(b *testing.B) {
 // BenchmarkOpen/p=<payload>/lib=<codec>.
 func BenchmarkOpen(b *testing.B) {
 	k := mustKeys(b)
-	for _, p := range benchfix.Payloads {
+	for _, p := range Payloads {
 		b.Run("p="+p.Name, func(b *testing.B) {
 			for _, c := range Codecs(k) {
 				b.Run("lib="+c.Name, func(b *testing.B) {
@@ -186,4 +219,14 @@ func BenchmarkOpen(b *testing.B) {
 			})
 		})
 	}
+}
+
+// mustPayload returns the fixture named name.
+func mustPayload(name string) benchfix.Payload {
+	for _, p := range Payloads {
+		if p.Name == name {
+			return p
+		}
+	}
+	panic("bench: no payload " + name)
 }

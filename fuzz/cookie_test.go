@@ -112,7 +112,8 @@ func sessionCookieCount(name string, headers ...string) int {
 //     marks its own, so a cookie of the other manager, sealed under the
 //     same key for another audience and cookie layout, never opens);
 //     anything else gives an empty, new session;
-//   - two cookies with the session's name give no session (THREATS.md 10);
+//   - two cookies with the session's name give no session (a cookie
+//     tossed in from a sibling subdomain never wins by order);
 //   - a read-only request never gets a Set-Cookie that stores a session:
 //     at most deletions (Max-Age=0) of cookies that were bad.
 func FuzzCookieHeader(f *testing.F) {

@@ -24,8 +24,10 @@ func footerBody(tb testing.TB) string {
 	return body
 }
 
-// footerSeeds are the hostile footers of THREATS.md 4 and near misses of
-// the exact shape.
+// footerSeeds are hostile footers (a path-like kid, a kid that is an
+// object or repeated, other key-id prefixes, text that is not JSON) and
+// near misses of the exact shape: a footer is read before the token is
+// authenticated.
 func footerSeeds() [][]byte {
 	lidB := keyB.ID()
 	return [][]byte{
@@ -112,8 +114,8 @@ func FuzzFooter(f *testing.F) {
 	})
 }
 
-// TestFooterBoundedWork checks the bounded work of THREATS.md 4 and 11
-// deterministically: refusing a malformed footer costs the same number of
+// TestFooterBoundedWork checks that the work done on a footer before
+// authentication, and on an oversized token, is bounded, deterministically: refusing a malformed footer costs the same number of
 // allocations whether the footer is 20 bytes or a megabyte, and an
 // oversized token is refused without allocating at all.
 func TestFooterBoundedWork(t *testing.T) {

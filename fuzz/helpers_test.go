@@ -1,28 +1,13 @@
-// Package fuzz holds satchel's native go test -fuzz targets, one per
-// parser that sees untrusted input, each checking a property (canonical
-// round trips, agreement with an independent oracle, fail-closed errors)
-// and not only the absence of panics.
-//
-// Run one target at a time:
-//
-//	go test -run='^$' -fuzz='^FuzzOpen$' -fuzztime=30s ./fuzz
-//
-// Without -fuzz, go test runs every target once on its seeds and on the
-// committed corpus in testdata/fuzz, which is how regressions stay fixed.
 package fuzz
 
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/blake2b"
-	"golang.org/x/crypto/chacha20"
 
 	"satchel.dev/internal/vectors"
 	"satchel.dev/keyring"
@@ -90,50 +75,6 @@ func canonical(tok string) bool {
 		}
 	}
 	return true
-}
-
-// sealV4 is an independent v4.local encryption written from the PASETO
-// specification (not from token's code): it seals any plaintext m with any
-// footer f and implicit assertion i under key with the given nonce. Tests
-// use it to build tokens whose claims Seal would never write (duplicate
-// names, invalid UTF-8, missing exp) so that Open's claims checks and the
-// go-paseto differential see them.
-func sealV4(key *[32]byte, nonce *[32]byte, m, f, i []byte) string {
-	h, _ := blake2b.New(56, key[:])
-	h.Write([]byte("paseto-encryption-key"))
-	h.Write(nonce[:])
-	tmp := h.Sum(nil)
-	ek, n2 := tmp[:32], tmp[32:]
-	h, _ = blake2b.New(32, key[:])
-	h.Write([]byte("paseto-auth-key-for-aead"))
-	h.Write(nonce[:])
-	ak := h.Sum(nil)
-
-	c := make([]byte, len(m))
-	s, err := chacha20.NewUnauthenticatedCipher(ek, n2)
-	if err != nil {
-		panic("fuzz: " + err.Error())
-	}
-	s.XORKeyStream(c, m)
-
-	pae := func(pieces ...[]byte) []byte {
-		out := binary.LittleEndian.AppendUint64(nil, uint64(len(pieces)))
-		for _, p := range pieces {
-			out = binary.LittleEndian.AppendUint64(out, uint64(len(p)))
-			out = append(out, p...)
-		}
-		return out
-	}
-	mac, _ := blake2b.New(32, ak)
-	mac.Write(pae([]byte("v4.local."), nonce[:], c, f, i))
-	t := mac.Sum(nil)
-
-	raw := append(append(append([]byte(nil), nonce[:]...), c...), t...)
-	tok := "v4.local." + b64.EncodeToString(raw)
-	if len(f) > 0 {
-		tok += "." + b64.EncodeToString(f)
-	}
-	return tok
 }
 
 // nonceFrom makes a deterministic nonce from fuzz input.

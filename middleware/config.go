@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"satchel.dev/token"
 )
 
 // Defaults that a zero [Config] stands for.
@@ -21,14 +23,20 @@ const (
 	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
 	DefaultMaxAge = 14 * 24 * time.Hour
 	// DefaultLeeway is the clock skew between servers that a zero
-	// [Config.Leeway] tolerates. Servers in a fleet disagree by
-	// milliseconds to seconds even under NTP; without leeway a cookie
-	// sealed by a server whose clock runs ahead would be refused, as not
-	// yet valid, by one whose clock runs behind, logging the user out.
-	DefaultLeeway = time.Minute
-	// CookieLimit is the largest "name=value" that browsers keep for one
-	// cookie. A longer cookie is dropped without a word, so satchel refuses
-	// to send one.
+	// [Config.Leeway] tolerates: [token.DefaultLeeway], one minute.
+	// Servers in a fleet disagree by milliseconds to seconds even under
+	// NTP; without leeway a cookie sealed by a server whose clock runs
+	// ahead would be refused, as not yet valid, by one whose clock runs
+	// behind, logging the user out.
+	DefaultLeeway = token.DefaultLeeway
+	// CookieLimit is 4096 bytes, the largest "name=value" that browsers
+	// keep for one cookie (RFC 6265bis; the same number as
+	// [token.DefaultMaxSize]). A longer cookie is dropped without a word.
+	// The middleware keeps a wider margin: each cookie's whole Set-Cookie
+	// header line, "Set-Cookie: " and the attributes included, stays
+	// within CookieLimit, because some front-end proxies drop every cookie
+	// of a response with a longer line. A session that does not fit is
+	// never sent: the ErrorHandler receives [ErrTooLarge].
 	CookieLimit = 4096
 	// MaxChunksLimit bounds [Config.MaxChunks].
 	MaxChunksLimit = 8
@@ -102,7 +110,9 @@ type Config struct {
 	// and MaxAge are enforced up to Leeway late. Zero means
 	// [DefaultLeeway]; set a negative value, e.g. -1, to allow no skew at
 	// all. Keep it at least the worst skew between your servers, and use
-	// the same value as the rotation policy's Leeway.
+	// the same value as the rotation policy's Leeway. [New] refuses a
+	// value above [token.MaxLeeway] (five minutes): a larger one would keep
+	// expired cookies alive for longer than clock skew explains.
 	Leeway time.Duration
 
 	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
@@ -129,7 +139,8 @@ type Config struct {
 
 	// Import, when set, adopts a session cookie written by another library
 	// (see [Importer]) when the request carries no valid session of this
-	// Manager. Adopted values become the session and are sealed into this
+	// Manager and does carry a cookie named as the one [Importer.Expire]
+	// deletes. Adopted values become the session and are sealed into this
 	// Manager's cookie in the same response, which also deletes the legacy
 	// cookie. A legacy cookie that is forged, expired or unreadable gives
 	// an empty session and a log line, and is deleted too. Import never
@@ -148,8 +159,9 @@ type Config struct {
 
 	// ErrorHandler is called when the session cannot be saved: the sealed
 	// session exceeds the cookie size ([ErrTooLarge]), a value cannot be
-	// encoded, or a change arrived after the response headers were sent
-	// ([ErrLateChange]). For every error but ErrLateChange the headers can
+	// encoded, the sign-out of a destroyed or renewed session could not be
+	// recorded ([ErrRevocation]), or a change arrived after the response
+	// headers were sent ([ErrLateChange]). For every error but ErrLateChange the headers can
 	// still change: if the ErrorHandler writes a response, whatever the
 	// handler writes afterwards is discarded; if it writes nothing, the
 	// handler's response goes out without the cookie. For ErrLateChange it
@@ -249,6 +261,8 @@ func (c Config) normalize() (Config, error) {
 		c.Leeway = DefaultLeeway
 	case c.Leeway < 0:
 		c.Leeway = 0 // none, as asked
+	case c.Leeway > token.MaxLeeway:
+		return bad("Leeway %v exceeds token.MaxLeeway (%v)", c.Leeway, token.MaxLeeway)
 	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")
@@ -258,9 +272,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
-	}
-	if c.MaxChunks > 1 && len(c.Name)+len(".0=")+2 >= CookieLimit/2 {
-		return bad("cookie name is too long to chunk")
 	}
 	return c, nil
 }

@@ -13,6 +13,9 @@ import (
 // cookie Name.i holds piece i. The count in the first cookie means a stale
 // extra chunk left behind by a lost response cannot corrupt the token.
 
+// headerPrefix starts every Set-Cookie header line on the wire.
+const headerPrefix = "Set-Cookie: "
+
 // chunkMark is the prefix of a chunked session's first cookie.
 func chunkMark(n string) string { return n + "~" }
 
@@ -109,7 +112,7 @@ func hasCookie(h http.Header, name string) bool {
 // cookies that the new token no longer uses. The caller has checked
 // len(tok) <= m.limit.
 func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, maxAge int64, present uint16) {
-	if len(m.names[0])+1+len(tok) <= CookieLimit {
+	if len(tok) <= m.room[0] {
 		addValue(h, "Set-Cookie", m.setCookie(m.names[0], "", tok, maxAge), &w.setCookie)
 		m.addRemovals(w, h, present, 1)
 		return
@@ -118,7 +121,7 @@ func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, 
 	var pieces [MaxChunksLimit]string
 	n := 0
 	for rest := tok; rest != ""; n++ {
-		room := CookieLimit - len(m.names[n]) - 1
+		room := m.room[n]
 		if n == 0 {
 			room -= len(chunkMark("2"))
 		}

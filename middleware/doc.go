@@ -33,23 +33,32 @@
 // # Sessions
 //
 // [Session] has the methods of a map ([Session.Get], [Session.Set],
-// [Session.Delete], [Session.Clear], [Session.Keys], [Session.Len],
-// [Session.Values]), typed getters ([Session.GetString],
-// [Session.GetInt64], [Session.GetBool], [Session.GetTime]), [Decode]
-// into any type, one-time messages ([Session.Flash], [Session.Pop]), and
-// the session's identity: [Session.ID], [Session.Renew] (call it at login)
-// and [Session.Destroy] (at logout).
+// [Session.Delete], [Session.Pop], [Session.Clear], [Session.Keys],
+// [Session.Len], [Session.Values]), typed getters ([Session.GetString],
+// [Session.GetInt], [Session.GetInt64], [Session.GetFloat64],
+// [Session.GetBool], [Session.GetTime]), [Decode] into any type, one-time
+// messages with an optional category ([Session.Flash],
+// [Session.FlashCategory], [Session.Flashes]), kept apart from the
+// values, and the session's identity: [Session.ID], [Session.SetSubject]
+// (the user, at login), [Session.Renew] (call it at login; it keeps the
+// absolute deadline) or [Session.Restart] (a login that also restarts
+// it), and [Session.Destroy] (at logout).
 //
-// Values keep their JSON form from the cookie until a getter reads them,
-// and values the handler does not change are written back byte for byte;
-// integers that fit an int64 keep every digit.
+// Every value is held as JSON: [Session.Set] encodes it at once, and a
+// value reads back as the same Go type in the request that set it and in
+// every later one (integers as int64, other numbers as float64, structs
+// as map[string]any unless read with [Decode], which matches field names
+// exactly, case included). Values the handler does not change are written
+// back byte for byte; integers that fit an int64 keep every digit.
 //
 // # When a cookie is written
 //
 // A response carries a Set-Cookie header only when:
 //
 //   - the session changed ([Session.Set], [Session.Delete], [Session.Clear],
-//     [Session.Flash], a [Session.Pop] that removed messages);
+//     [Session.SetSubject], [Session.SetLifetime], [Session.SetBrowserOnly],
+//     [Session.Flash], a [Session.Pop] or [Session.Flashes] that removed
+//     something);
 //   - it was renewed or destroyed (a destroyed or emptied session deletes
 //     the cookie);
 //   - the cookie was sealed with a key that is no longer the primary one,

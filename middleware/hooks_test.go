@@ -43,7 +43,7 @@ func TestDestroyAndRenewSignOutTheOldID(t *testing.T) {
 	hs.get("/set?user=ada")
 	first := hs.get("/id").body
 	firstTok := hs.jarToken(cookieName)
-	firstExp := openToken(t, hs.m, hs.src.Current(), firstTok, hs.clock.Now()).Expiry
+	firstExp := openToken(t, hs.src.Current(), firstTok, hs.clock.Now()).Expiry
 
 	// Renew: the old id is signed out with its token's exp.
 	hs.get("/renew")
@@ -217,7 +217,7 @@ func TestSubjectTravelsAsSub(t *testing.T) {
 	if got := hs.get("/login").body; got != "user-42" {
 		t.Fatalf("Subject in the same request %q", got)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if c.Subject != "user-42" {
 		t.Errorf("token sub %q", c.Subject)
 	}
@@ -290,7 +290,7 @@ func TestImportAdoptsLegacySession(t *testing.T) {
 	if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "Set-Cookie") && cc != "private" && cc != "no-store" {
 		t.Errorf("Cache-Control %q lets a shared cache keep the cookies", cc)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if raw(c.Data["user"]) != `"ada"` || raw(c.Data["visits"]) != "3" {
 		t.Errorf("sealed values %v", c.Data)
 	}
@@ -418,4 +418,44 @@ func TestTwoManagersInOneChain(t *testing.T) {
 			t.Error("a Manager found the session of another Manager")
 		}
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}
+
+// "Sign out everywhere" from one device ends the sessions of the same
+// subject on every other device at their next request, and a login after
+// the mark is not affected.
+func TestLogoutEverywhereEndsOtherDevices(t *testing.T) {
+	t.Parallel()
+	rv := &revocations{}
+	hs := newHarnessWith(t, middleware.Config{Revocations: rv}, func(hs *harness) http.Handler {
+		return logoutApp(rv, hs.clock.Now)
+	})
+	hs.get("/login?user=ada")
+	laptop := hs.jarToken(cookieName)
+	hs.setJar()
+	hs.get("/login?user=ada")
+	phone := hs.jarToken(cookieName)
+	hs.setJar()
+	hs.get("/login?user=bob")
+	bob := hs.jarToken(cookieName)
+
+	hs.clock.Advance(time.Minute)
+	hs.setJar(cookieName + "=" + phone)
+	hs.get("/logout-everywhere")
+
+	for name, tok := range map[string]string{"laptop": laptop, "phone": phone} {
+		hs.setJar(cookieName + "=" + tok)
+		if got := hs.get("/get?k=user").body; got != "<none>" {
+			t.Errorf("ada's %s session survived sign-out everywhere: %q", name, got)
+		}
+	}
+	hs.setJar(cookieName + "=" + bob)
+	if got := hs.get("/get?k=user").body; got != "bob" {
+		t.Errorf("another user's session ended: %q", got)
+	}
+	hs.clock.Advance(time.Second)
+	hs.setJar()
+	hs.get("/login?user=ada")
+	if got := hs.get("/get?k=user").body; got != "ada" {
+		t.Errorf("a login after the sign-out is refused: %q", got)
+	}
 }

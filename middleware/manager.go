@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"satchel.dev/internal/jsonx"
@@ -26,6 +27,7 @@ type Manager struct {
 	attrs    string // "; Path=/; HttpOnly; Secure; SameSite=Lax", Domain too
 	names    []string
 	removals []string      // the Set-Cookie values that delete names[i]
+	room     []int         // longest value that fits in cookie names[i]
 	limit    int           // longest token that fits the allowed cookies
 	opts     token.Options // limits and clock for Open and Seal
 	key      *contextKey   // this Manager's own context key
@@ -70,21 +72,31 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	}
 	m.attrs = attrs
 
+	// Each cookie's whole Set-Cookie header line stays within CookieLimit:
+	// some front-end proxies drop every cookie of a response that has a
+	// longer line. room[i] is what is left for the value of cookie i once
+	// the line's fixed parts are counted, the longest Max-Age included.
+	ageDigits := len(strconv.FormatInt(int64(c.MaxLifetime/time.Second)+1, 10))
 	m.names = make([]string, c.MaxChunks)
 	m.removals = make([]string, c.MaxChunks)
+	m.room = make([]int, c.MaxChunks)
 	for i := range m.names {
 		m.names[i] = c.Name
 		if i > 0 {
 			m.names[i] += "." + strconv.Itoa(i)
 		}
 		m.removals[i] = m.names[i] + "=; Max-Age=0" + attrs
+		m.room[i] = CookieLimit - len(headerPrefix) - len(m.names[i]) - len("=") -
+			len("; Max-Age=") - ageDigits - len(attrs)
+		if m.room[i] < CookieLimit/2 {
+			return nil, fmt.Errorf("%w: cookie name, path and domain leave less than half of the %d-byte Set-Cookie line for the session", ErrConfig, CookieLimit)
+		}
 	}
-	if c.MaxChunks == 1 {
-		m.limit = CookieLimit - len(c.Name) - 1
-	} else {
+	m.limit = m.room[0]
+	if c.MaxChunks > 1 {
 		m.limit = -len(chunkMark("2"))
-		for _, n := range m.names {
-			m.limit += CookieLimit - len(n) - 1
+		for _, r := range m.room {
+			m.limit += r
 		}
 	}
 	m.opts = token.Options{MaxSize: m.limit, Leeway: c.Leeway, Now: c.Now}
@@ -113,11 +125,27 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 }
 
 // ImplicitAssertion returns the bytes a Manager with this cookie name and
-// [Config.Audience] authenticates with every token it seals and opens: a
-// small JSON object, {"satchel":"session","cookie":NAME,"aud":AUDIENCE},
-// so that no two (name, audience) pairs share an encoding. Tools that open
-// the middleware's tokens outside a Manager (the satchel CLI's inspect)
-// pass it to [token.Open].
+// [Config.Audience] authenticates with every token it seals and opens (the
+// PASETO implicit assertion), so that a token moved to another cookie or
+// another application does not open. Tools that open the middleware's
+// tokens outside a Manager (the satchel CLI's inspect, or code in another
+// language) pass the same bytes to [token.Open] or their PASETO library.
+//
+// The bytes are exactly
+//
+//	{"satchel":"session","cookie":NAME,"aud":AUDIENCE}
+//
+// with no white space, where NAME and AUDIENCE are JSON strings: a double
+// quote, the UTF-8 bytes of the value, a double quote, with only these
+// escapes: `"` and `\` are preceded by a backslash; newline, carriage
+// return and tab are written \n, \r and \t; any other byte below 0x20 is
+// written \u00XX with two lowercase hex digits; U+2028 and U+2029 are
+// written \u2028 and \u2029. Nothing else is escaped (not "/", "<", ">",
+// "&", nor any other non-ASCII character). A valid cookie name never
+// needs an escape, and [New] accepts only an Audience that is valid UTF-8.
+// The default cookie with no Audience gives
+//
+//	{"satchel":"session","cookie":"__Host-session","aud":""}
 func ImplicitAssertion(cookieName, audience string) []byte {
 	imp := []byte(`{"satchel":"session","cookie":`)
 	imp = jsonx.AppendString(imp, cookieName)
@@ -273,10 +301,11 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 		m.reject(r.Context(), rejectReason(err))
 		return
 	}
-	// Tokens this package seals always carry a session id and a creation
-	// time; anything else was sealed for some other use of the key.
-	if c.ID == "" || c.NotBefore.IsZero() || c.IssuedAt.IsZero() {
-		m.reject(r.Context(), "not a session token")
+	// Tokens this package seals always carry a session id (jti), when it
+	// was issued (nbf) and when the cookie was last written (iat); one
+	// without them was sealed by hand or for some other use of the key.
+	if why := missingClaims(&c.Claims); why != "" {
+		m.reject(r.Context(), why)
 		return
 	}
 	meta, ok := readMeta(c.Extra)
@@ -286,27 +315,26 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 	}
 	// The token's exp already holds both deadlines as they were when it
 	// was sealed; these checks apply the Config as it is now, which may
-	// be stricter (a shorter MaxAge, a new or shorter IdleTimeout).
-	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
-	if !now.Before(s.deadline(&m.cfg).Add(m.cfg.Leeway)) {
+	// be stricter (a shorter MaxAge or MaxLifetime, a new or shorter
+	// IdleTimeout).
+	if !now.Before(deadline(c.NotBefore, meta.start, meta.lifetime, &m.cfg).Add(m.cfg.Leeway)) {
 		m.reject(r.Context(), "expired")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	if m.cfg.IdleTimeout > 0 && !now.Before(c.IssuedAt.Add(m.cfg.IdleTimeout+m.cfg.Leeway)) {
 		m.reject(r.Context(), "idle timeout")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
 	if rv := m.cfg.Revocations; rv != nil && rv.Revoked(c.ID, c.Subject, c.NotBefore) {
 		m.reject(r.Context(), "revoked")
-		s.created, s.start, s.lifetime = time.Time{}, time.Time{}, 0
 		return
 	}
+	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
 	s.vals = c.Data
 	s.id = c.ID
 	s.subject = c.Subject
 	s.browser = meta.browser
+	s.flashes = meta.flashes
 	s.issued = c.IssuedAt
 	s.expires = c.Expiry
 	s.keyID = c.KeyID
@@ -353,7 +381,6 @@ func (m *Manager) adopt(s *Session, r *http.Request) {
 	}
 	s.vals = raw
 	s.dirty = true
-	s.adopted = true
 }
 
 // sessionIDSample has the length of every session id, for size probes.
@@ -366,6 +393,24 @@ func (m *Manager) rejectLegacy(ctx context.Context, reason string) {
 		l.LogAttrs(ctx, slog.LevelDebug, "satchel: legacy session cookie ignored and deleted",
 			slog.String("cookie", m.legacyName), slog.String("reason", reason))
 	}
+}
+
+// missingClaims names the session claims c lacks, or returns "".
+func missingClaims(c *token.Claims) string {
+	var missing []string
+	if c.ID == "" {
+		missing = append(missing, "jti (session id)")
+	}
+	if c.NotBefore.IsZero() {
+		missing = append(missing, "nbf (id issued)")
+	}
+	if c.IssuedAt.IsZero() {
+		missing = append(missing, "iat (last written)")
+	}
+	if missing == nil {
+		return ""
+	}
+	return "not a session token: no " + strings.Join(missing, ", no ") + " claim; every token the middleware seals has jti, nbf and iat"
 }
 
 func rejectReason(err error) string {
@@ -433,7 +478,7 @@ func (m *Manager) commit(w *responseWriter) error {
 	rv := m.cfg.Revocations
 	if act == actSeal && rv != nil &&
 		(loaded && !destroyed && rv.Revoked(orig.id, orig.subject, orig.created) ||
-			rv.Revoked(cur.id, cur.subject, cur.created)) {
+			cur != orig.key() && rv.Revoked(cur.id, cur.subject, cur.created)) {
 		m.reject(r.Context(), "revoked while the request ran; not saved")
 		act = actNone
 		if s.present != 0 {

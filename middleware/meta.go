@@ -31,6 +31,12 @@ const (
 	// claimBrowser is the JSON literal true when the cookie is a
 	// browser-session cookie ([Session.SetBrowserOnly]); absent otherwise.
 	claimBrowser = "satchel_browser"
+
+	// claimFlash holds the queued flash messages ([Session.Flash]), oldest
+	// first, as a JSON array of objects {"category":C,"message":M} where
+	// both are strings and category is left out when empty. Absent when
+	// none wait.
+	claimFlash = "satchel_flash"
 )
 
 // meta is the session metadata read from a token.
@@ -38,6 +44,7 @@ type meta struct {
 	start    time.Time
 	lifetime time.Duration
 	browser  bool
+	flashes  []FlashMessage
 }
 
 // readMeta reads the middleware's claims from extra, ignoring any other.
@@ -69,6 +76,15 @@ func readMeta(extra map[string]json.RawMessage) (m meta, ok bool) {
 		}
 		m.browser = true
 	}
+	if raw, found := extra[claimFlash]; found {
+		// A variable of its own, so that m does not escape to the heap
+		// on the common path without messages.
+		var flashes []FlashMessage
+		if len(raw) == 0 || raw[0] != '[' || jsonx.Unmarshal(raw, &flashes) != nil || len(flashes) == 0 {
+			return meta{}, false
+		}
+		m.flashes = flashes
+	}
 	return m, true
 }
 
@@ -77,10 +93,10 @@ func readMeta(extra map[string]json.RawMessage) (m meta, ok bool) {
 func writeMeta(s *Session, cfg *Config) map[string]json.RawMessage {
 	start := !s.start.IsZero() && s.start.Before(s.created)
 	life := s.lifetime != 0 && s.life(cfg) != cfg.MaxAge
-	if !start && !life && !s.browser {
+	if !start && !life && !s.browser && len(s.flashes) == 0 {
 		return nil
 	}
-	extra := make(map[string]json.RawMessage, 3)
+	extra := make(map[string]json.RawMessage, 4)
 	if start {
 		b := append([]byte{'"'}, s.start.UTC().Truncate(time.Second).Format(time.RFC3339)...)
 		extra[claimStart] = append(b, '"')
@@ -90,6 +106,10 @@ func writeMeta(s *Session, cfg *Config) map[string]json.RawMessage {
 	}
 	if s.browser {
 		extra[claimBrowser] = json.RawMessage("true")
+	}
+	if len(s.flashes) > 0 {
+		// Two strings per message: nothing that cannot be encoded.
+		extra[claimFlash], _ = jsonx.Marshal(s.flashes)
 	}
 	return extra
 }

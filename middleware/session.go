@@ -1,35 +1,24 @@
 package middleware
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"math"
-	"reflect"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
-	"satchel.dev/internal/jsonx"
 	"satchel.dev/keyring"
 )
-
-// FlashKey is the session key under which [Session.Flash] queues messages.
-// It is an ordinary value: [Session.Keys] lists it while messages wait.
-const FlashKey = "_flash"
 
 // Session is one request's session: a map from string keys to values that
 // travel as JSON. Obtain it with [Get] or [FromContext] inside a handler
 // wrapped by [Manager.Handler].
 //
-// Values read from the cookie stay raw JSON until a getter asks for them
-// and are written back byte for byte, never re-encoded; a getter decodes
-// a fresh copy each call. Values given to [Session.Set] are kept as given
-// (not copied) and encoded once, when the cookie is written; do not change
-// them afterwards from another goroutine.
+// Every value is held as its JSON text: values read from the cookie as
+// they came, written back byte for byte, and values given to
+// [Session.Set] encoded at once. So a value reads back as the same Go
+// type in the request that set it and in every later one, and a getter
+// decodes a fresh copy each call.
 //
 // A Session is safe for concurrent use by the goroutines of its request.
 // Changes must be made before the response headers are sent (the first
@@ -40,7 +29,8 @@ type Session struct {
 	w *responseWriter
 
 	mu        sync.Mutex
-	vals      map[string]any // json.RawMessage for values from the cookie
+	vals      map[string]any // json.RawMessage, or what Set could not encode
+	flashes   []FlashMessage
 	id        string
 	subject   string
 	created   time.Time     // when the id was issued: the token's nbf
@@ -57,7 +47,6 @@ type Session struct {
 	renewed   bool
 	destroyed bool
 	legacy    bool // the request carried Config.Import's cookie: delete it
-	adopted   bool // the values came from Config.Import
 
 	accessed     bool
 	committed    bool
@@ -71,6 +60,9 @@ type identity struct {
 	created time.Time
 	expires time.Time
 }
+
+// key is i without its expiry: what Revoked is asked about.
+func (i identity) key() identity { return identity{id: i.id, subject: i.subject, created: i.created} }
 
 // newID gives s a fresh random id and creation time.
 func (s *Session) newID(now time.Time) {
@@ -92,7 +84,7 @@ const (
 // plan decides the cookie action for s at commit time. s.mu is held.
 func (s *Session) plan(now time.Time, ring *keyring.Ring, cfg *Config) action {
 	if s.dirty {
-		if len(s.vals) > 0 || s.subject != "" {
+		if len(s.vals) > 0 || s.subject != "" || len(s.flashes) > 0 {
 			return actSeal
 		}
 		if s.destroyed || s.present != 0 {
@@ -113,26 +105,33 @@ func (s *Session) plan(now time.Time, ring *keyring.Ring, cfg *Config) action {
 	return actNone
 }
 
-// began returns when the session began: its start, which Renew keeps, or
-// the creation of its id. s.mu is held.
-func (s *Session) began() time.Time {
-	if s.start.IsZero() {
-		return s.created
-	}
-	return s.start
-}
-
 // life returns the session's absolute lifetime. s.mu is held.
 func (s *Session) life(cfg *Config) time.Duration {
-	if s.lifetime == 0 {
-		return cfg.MaxAge
-	}
-	return min(s.lifetime, cfg.MaxLifetime)
+	return lifetime(s.lifetime, cfg)
 }
 
 // deadline returns the session's absolute deadline. s.mu is held.
 func (s *Session) deadline(cfg *Config) time.Time {
-	return s.began().Add(s.life(cfg))
+	return deadline(s.created, s.start, s.lifetime, cfg)
+}
+
+// lifetime returns the absolute lifetime of a session whose own lifetime
+// is own (zero for the default) under cfg.
+func lifetime(own time.Duration, cfg *Config) time.Duration {
+	if own == 0 {
+		return cfg.MaxAge
+	}
+	return min(own, cfg.MaxLifetime)
+}
+
+// deadline returns the absolute deadline under cfg of a session whose id
+// was issued at created, which began at start (zero: at created) and has
+// its own lifetime (zero for the default).
+func deadline(created, start time.Time, own time.Duration, cfg *Config) time.Time {
+	if start.IsZero() {
+		start = created
+	}
+	return start.Add(lifetime(own, cfg))
 }
 
 // changed marks s dirty after a change and reports whether the change is
@@ -154,377 +153,6 @@ func (s *Session) reportLate(op, key string) {
 		err = fmt.Errorf("%w: %s(%q)", ErrLateChange, op, key)
 	}
 	s.m.handleError(s.w.ResponseWriter, s.w.r, err)
-}
-
-// lookup returns the value under key and marks s accessed.
-func (s *Session) lookup(key string) (any, bool) {
-	s.mu.Lock()
-	v, ok := s.vals[key]
-	s.accessed = true
-	s.mu.Unlock()
-	return v, ok
-}
-
-// Get returns the value under key and whether there is one. Values from
-// the cookie are decoded as JSON into map[string]any, []any, string,
-// bool, nil, int64 for integers that fit (so large ids keep every digit)
-// and float64 for other numbers; each call returns a fresh copy, so
-// changing it changes nothing until it is passed to [Session.Set]. A value
-// set during this request is returned as it was given.
-func (s *Session) Get(key string) (any, bool) {
-	v, ok := s.lookup(key)
-	if !ok {
-		return nil, false
-	}
-	if raw, isRaw := v.(json.RawMessage); isRaw {
-		return decodeRaw(raw), true
-	}
-	return v, true
-}
-
-func decodeRaw(raw json.RawMessage) any {
-	v, err := jsonx.Decode(string(raw), jsonx.DefaultLimits)
-	if err != nil {
-		// Valid JSON that Go cannot hold, such as 1e400: hand it back raw.
-		return json.RawMessage(bytes.Clone(raw))
-	}
-	return v
-}
-
-// GetString returns the string under key. ok is false if there is none or
-// it is not a string.
-func (s *Session) GetString(key string) (v string, ok bool) {
-	x, found := s.lookup(key)
-	if !found {
-		return "", false
-	}
-	switch x := x.(type) {
-	case string:
-		return x, true
-	case json.RawMessage:
-		if len(x) == 0 || x[0] != '"' {
-			return "", false
-		}
-		var d jsonx.Decoder
-		d.Reset(string(x), jsonx.DefaultLimits)
-		str, err := d.String()
-		return str, err == nil
-	}
-	return "", false
-}
-
-// GetInt64 returns the integer under key. ok is false if there is none or
-// it is not a number with an integral value that fits in an int64.
-func (s *Session) GetInt64(key string) (v int64, ok bool) {
-	x, found := s.lookup(key)
-	if !found {
-		return 0, false
-	}
-	switch x := x.(type) {
-	case json.RawMessage:
-		if len(x) == 0 || !(x[0] == '-' || '0' <= x[0] && x[0] <= '9') {
-			return 0, false
-		}
-		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return n, true
-		}
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil {
-			return 0, false
-		}
-		return floatToInt(f)
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint:
-		return uintToInt(uint64(x))
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return uintToInt(x)
-	case float32:
-		return floatToInt(float64(x))
-	case float64:
-		return floatToInt(x)
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
-}
-
-func uintToInt(u uint64) (int64, bool) {
-	if u > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(u), true
-}
-
-func floatToInt(f float64) (int64, bool) {
-	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// GetBool returns the boolean under key. ok is false if there is none or
-// it is not a boolean.
-func (s *Session) GetBool(key string) (v bool, ok bool) {
-	x, found := s.lookup(key)
-	if !found {
-		return false, false
-	}
-	switch x := x.(type) {
-	case bool:
-		return x, true
-	case json.RawMessage:
-		switch string(x) {
-		case "true":
-			return true, true
-		case "false":
-			return false, true
-		}
-	}
-	return false, false
-}
-
-// GetTime returns the time under key, stored as a [time.Time] (which
-// travels as an RFC 3339 string) or an RFC 3339 string. ok is false if
-// there is none or it is neither.
-func (s *Session) GetTime(key string) (v time.Time, ok bool) {
-	x, found := s.lookup(key)
-	if !found {
-		return time.Time{}, false
-	}
-	var str string
-	switch x := x.(type) {
-	case time.Time:
-		return x, true
-	case string:
-		str = x
-	case json.RawMessage:
-		if len(x) == 0 || x[0] != '"' {
-			return time.Time{}, false
-		}
-		var d jsonx.Decoder
-		d.Reset(string(x), jsonx.DefaultLimits)
-		var err error
-		if str, err = d.String(); err != nil {
-			return time.Time{}, false
-		}
-	default:
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, str)
-	return t, err == nil
-}
-
-// Decode returns the value under key as a T. A value from the cookie is
-// decoded from its JSON: into any, map[string]any and []any the way
-// [Session.Get] does (integers as int64), into json.RawMessage as a copy
-// of the raw text, and into every other type with [encoding/json]. A value
-// set during this request is returned as is when it is a T, and otherwise
-// encoded and decoded the same way.
-//
-// Decode returns an error wrapping [ErrNoValue] when the session has no
-// value under key, and [ErrType] when the value does not decode into T.
-// The error names the key and the type, never the value.
-func Decode[T any](s *Session, key string) (T, error) {
-	var zero T
-	v, ok := s.lookup(key)
-	if !ok {
-		return zero, fmt.Errorf("%w: %q", ErrNoValue, key)
-	}
-	raw, isRaw := v.(json.RawMessage)
-	if !isRaw {
-		if t, ok := v.(T); ok {
-			return t, nil
-		}
-		b, err := jsonx.AppendValue(nil, v)
-		if err != nil {
-			return zero, fmt.Errorf("%w: %q holds a %T, which has no JSON form", ErrType, key, v)
-		}
-		raw = b
-	}
-	var out T
-	fail := func() (T, error) {
-		return zero, fmt.Errorf("%w: %q does not decode into %v", ErrType, key, reflect.TypeFor[T]())
-	}
-	switch p := any(&out).(type) {
-	case *json.RawMessage:
-		*p = bytes.Clone(raw)
-	case *any:
-		*p = decodeRaw(raw)
-	case *map[string]any:
-		m, ok := decodeRaw(raw).(map[string]any)
-		if !ok {
-			return fail()
-		}
-		*p = m
-	case *[]any:
-		a, ok := decodeRaw(raw).([]any)
-		if !ok {
-			return fail()
-		}
-		*p = a
-	default:
-		// encoding/json's own errors can quote the value; keep them out.
-		if err := json.Unmarshal(raw, p); err != nil {
-			return fail()
-		}
-	}
-	return out, nil
-}
-
-// Set stores v under key, replacing any value there. v must encode as
-// JSON (with [encoding/json] or as a json.RawMessage, which Set copies);
-// a value that does not is reported when the cookie is written, through
-// the ErrorHandler. Set is safe for concurrent use.
-func (s *Session) Set(key string, v any) {
-	if raw, ok := v.(json.RawMessage); ok {
-		v = json.RawMessage(bytes.Clone(raw))
-	}
-	s.mu.Lock()
-	if s.vals == nil {
-		s.vals = make(map[string]any)
-	}
-	s.vals[key] = v
-	late := s.changed()
-	s.mu.Unlock()
-	if late {
-		s.reportLate("Set", key)
-	}
-}
-
-// Delete removes the value under key, if any.
-func (s *Session) Delete(key string) {
-	s.mu.Lock()
-	_, ok := s.vals[key]
-	late := false
-	if ok {
-		delete(s.vals, key)
-		late = s.changed()
-	}
-	s.mu.Unlock()
-	if late {
-		s.reportLate("Delete", key)
-	}
-}
-
-// Clear removes every value but keeps the session id. An empty session is
-// not stored: the cookie is deleted.
-func (s *Session) Clear() {
-	s.mu.Lock()
-	clear(s.vals)
-	late := s.changed()
-	s.mu.Unlock()
-	if late {
-		s.reportLate("Clear", "")
-	}
-}
-
-// Keys returns the keys of the session's values in sorted order.
-func (s *Session) Keys() []string {
-	s.mu.Lock()
-	keys := make([]string, 0, len(s.vals))
-	for k := range s.vals {
-		keys = append(keys, k)
-	}
-	s.accessed = true
-	s.mu.Unlock()
-	slices.Sort(keys)
-	return keys
-}
-
-// Len returns the number of values in the session.
-func (s *Session) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.accessed = true
-	return len(s.vals)
-}
-
-// Values returns a new map holding every value, decoded as [Session.Get]
-// does. Changing the map does not change the session.
-func (s *Session) Values() map[string]any {
-	s.mu.Lock()
-	out := make(map[string]any, len(s.vals))
-	for k, v := range s.vals {
-		out[k] = v
-	}
-	s.accessed = true
-	s.mu.Unlock()
-	for k, v := range out {
-		if raw, ok := v.(json.RawMessage); ok {
-			out[k] = decodeRaw(raw)
-		}
-	}
-	return out
-}
-
-// Flash queues msg, a one-time message such as "Saved.", for a later
-// request to show with [Session.Pop]. Messages wait in the session under
-// [FlashKey], in order.
-func (s *Session) Flash(msg string) {
-	s.mu.Lock()
-	msgs := append(flashes(s.vals[FlashKey]), msg)
-	if s.vals == nil {
-		s.vals = make(map[string]any)
-	}
-	s.vals[FlashKey] = msgs
-	late := s.changed()
-	s.mu.Unlock()
-	if late {
-		s.reportLate("Flash", FlashKey)
-	}
-}
-
-// Pop returns the messages queued by [Session.Flash], oldest first, and
-// removes them, so each is shown once. It returns nil when none wait.
-func (s *Session) Pop() []string {
-	s.mu.Lock()
-	v, ok := s.vals[FlashKey]
-	s.accessed = true
-	late := false
-	if ok {
-		delete(s.vals, FlashKey)
-		late = s.changed()
-	}
-	s.mu.Unlock()
-	if late {
-		s.reportLate("Pop", FlashKey)
-	}
-	return flashes(v)
-}
-
-// flashes reads a flash list however it is held, as a new slice.
-func flashes(v any) []string {
-	var out []string
-	switch v := v.(type) {
-	case []string:
-		out = append(out, v...)
-	case json.RawMessage:
-		if a, ok := decodeRaw(v).([]any); ok {
-			for _, e := range a {
-				if m, ok := e.(string); ok {
-					out = append(out, m)
-				}
-			}
-		}
-	}
-	return out
 }
 
 // ID returns the session's id, a random 22-character string that stays
@@ -701,6 +329,7 @@ func (s *Session) SetBrowserOnly(on bool) {
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	clear(s.vals)
+	s.flashes = nil
 	s.id, s.subject, s.created, s.start = "", "", time.Time{}, time.Time{}
 	s.lifetime, s.browser = 0, false
 	s.destroyed = true

@@ -22,6 +22,12 @@ import (
 // This leans on the layout of x/crypto's marshaled state, so it is checked
 // once against blake2b.New on known inputs; if the check fails (a future
 // x/crypto changing the layout), newKeyed falls back to blake2b.New.
+//
+// What it buys (Go 1.26, x/crypto v0.59.0): one 384-byte allocation per
+// keyed hash (BenchmarkKeyedHash), so three per token: Seal makes 2
+// allocations instead of 5 (typical 736 instead of 1888 B/op), Open 10
+// instead of 13. Time: geomean 9% faster over BenchmarkSeal and
+// BenchmarkOpen, but within this machine's noise for each one (n=8).
 
 const (
 	stateMagic  = "b2b"

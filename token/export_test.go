@@ -1,15 +1,13 @@
 package token
 
 import (
-	"crypto/rand"
 	"io"
-	"strings"
-
-	"satchel.dev/keyring"
 )
 
-// Test seams: the official vectors fix the nonce and use footers that are
+// Test seams. The official vectors fix the nonce and use footers that are
 // not satchel's kid shape, so they run against the construction directly.
+// Tokens with arbitrary payloads are built with internal/v4ref, the plain
+// reference construction, not here.
 
 // EncryptWithNonce seals m with a fixed nonce and any footer.
 func EncryptWithNonce(key *[32]byte, nonce *[32]byte, m, footer, implicit []byte) string {
@@ -20,31 +18,6 @@ func EncryptWithNonce(key *[32]byte, nonce *[32]byte, m, footer, implicit []byte
 	s := getScratch()
 	defer s.release()
 	return s.encode(key, nonce, m, footer, implicit, total)
-}
-
-// DecryptAny opens a v4.local token with any footer and returns the
-// payload and the footer, or ok=false.
-func DecryptAny(key *[32]byte, tainted string, implicit []byte) (payload, footer []byte, ok bool) {
-	rest, found := strings.CutPrefix(tainted, header)
-	if !found {
-		return nil, nil, false
-	}
-	body, f, _ := strings.Cut(rest, ".")
-	raw, ok := decodeSegment(body)
-	if !ok {
-		return nil, nil, false
-	}
-	if strings.Contains(f, ".") {
-		return nil, nil, false
-	}
-	fb, ok := decodeSegment(f)
-	if !ok {
-		return nil, nil, false
-	}
-	s := getScratch()
-	defer s.release()
-	pt, ok := s.openRaw(raw, key, fb, implicit)
-	return pt, fb, ok
 }
 
 // WithNonces returns a copy of o (nil: the zero Options) whose Seal calls
@@ -76,22 +49,6 @@ func withHooks(o *Options) *Options {
 	}
 	c.hooks = &h
 	return &c
-}
-
-// SealPayload seals arbitrary payload bytes (not necessarily valid claims)
-// under k with satchel's kid footer, so tests can build authentic tokens
-// whose contents Seal itself would refuse to produce.
-func SealPayload(k keyring.Key, payload, implicit []byte) string {
-	var nonce [nonceSize]byte
-	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
-		panic(err)
-	}
-	footer := []byte(footerPrefix + k.ID() + footerSuffix)
-	secret := k.ExportSecret()
-	total := len(header) + b64.EncodedLen(nonceSize+len(payload)+tagSize) + 1 + b64.EncodedLen(len(footer))
-	s := getScratch()
-	defer s.release()
-	return s.encode(&secret, &nonce, payload, footer, implicit, total)
 }
 
 // AppendClaims exposes the claims encoder so benchmarks can give the floor

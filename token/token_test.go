@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"crypto/rand"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"satchel.dev/internal/jsonx"
+	"satchel.dev/internal/v4ref"
 	"satchel.dev/keyring"
 	"satchel.dev/token"
 )
@@ -51,6 +53,19 @@ func validClaims() *token.Claims {
 		ID:       "sess-1",
 		Data:     map[string]any{"uid": 7, "name": "alice"},
 	}
+}
+
+// sealPayload builds, with the reference construction, an authentic token
+// under k with satchel's kid footer around any payload, including ones
+// Seal would refuse to write.
+func sealPayload(t testing.TB, k keyring.Key, payload, implicit []byte) string {
+	t.Helper()
+	var nonce [32]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		t.Fatal(err)
+	}
+	secret := k.ExportSecret()
+	return v4ref.Encrypt(&secret, &nonce, payload, []byte(`{"kid":"`+k.ID()+`"}`), implicit)
 }
 
 func mustSeal(t testing.TB, k keyring.Key, c *token.Claims, implicit string) string {
@@ -404,20 +419,20 @@ func TestThreat05_Base64Malleability(t *testing.T) {
 func TestThreat07_ExpiryEnforced(t *testing.T) {
 	t.Parallel()
 	k, ring := newRing(t)
-	noExp := token.SealPayload(k, []byte(`{"data":{"uid":1},"iat":"2026-11-27T12:00:00Z"}`), nil)
+	noExp := sealPayload(t, k, []byte(`{"data":{"uid":1},"iat":"2026-11-27T12:00:00Z"}`), nil)
 	if _, err := token.Open(ring, noExp, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 		t.Fatalf("no exp: %v, want ErrInvalid", err)
 	}
 	for _, exp := range []string{`null`, `1767225600`, `"tomorrow"`, `"2026-11-27 13:00:00Z"`, `""`,
 		`"2070-01-01T0:00:00Z"`, `"2070-01-01T00:00:00+00:60"`, `"2070-01-01T00:00:00+24:00"`, `"2070-01-01T00:00:00.Z"`,
 		`"2070-01-01T00:00:00z"`, `"2070-01-01t00:00:00Z"`, `"2070-01-01T00:00:00"`, `"2070-01-01T00:00:00+0100"`} {
-		tok := token.SealPayload(k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
+		tok := sealPayload(t, k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
 		if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 			t.Errorf("exp %s: %v, want ErrInvalid", exp, err)
 		}
 	}
 	for _, exp := range []string{`"2070-01-01T00:00:00Z"`, `"2070-01-01T00:00:00.123456789Z"`, `"2070-01-01T01:00:00+01:00"`, `"2070-01-01T00:00:00-23:59"`} {
-		tok := token.SealPayload(k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
+		tok := sealPayload(t, k, []byte(`{"exp":`+exp+`,"data":{}}`), nil)
 		if _, err := token.Open(ring, tok, nil, at(t0)); err != nil {
 			t.Errorf("exp %s: %v, want accepted", exp, err)
 		}
@@ -523,13 +538,13 @@ func TestThreat12_DuplicateKeysRefused(t *testing.T) {
 	}
 	for name, p := range payloads {
 		t.Run(name, func(t *testing.T) {
-			tok := token.SealPayload(k, []byte(p), nil)
+			tok := sealPayload(t, k, []byte(p), nil)
 			if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 				t.Fatalf("Open = %v, want ErrInvalid", err)
 			}
 		})
 	}
-	ok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"role":"user"}}`), nil)
+	ok := sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"role":"user"}}`), nil)
 	if _, err := token.Open(ring, ok, nil, at(t0)); err != nil {
 		t.Fatalf("the same payload without duplicates: %v", err)
 	}
@@ -563,7 +578,7 @@ func TestThreat13_NumbersAndNesting(t *testing.T) {
 	// 1e400 is valid JSON but no float64: a handler could never read it.
 	for name, v := range map[string]string{"depth-40": deep, "items-1100": wide, "depth-100000": veryDeep, "beyond-float64": "1e400"} {
 		t.Run(name, func(t *testing.T) {
-			tok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"v":`+v+`}}`), nil)
+			tok := sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00Z","data":{"v":`+v+`}}`), nil)
 			if _, err := token.Open(ring, tok, nil, &token.Options{MaxSize: 1 << 20, Now: func() time.Time { return t0 }}); !errors.Is(err, token.ErrInvalid) {
 				t.Fatalf("Open = %v, want ErrInvalid", err)
 			}
@@ -765,14 +780,15 @@ func TestSealRefusesCycles(t *testing.T) {
 	}
 }
 
-// sealedPayload seals c and returns the decrypted claims JSON.
+// sealedPayload seals c and returns the claims JSON, decrypted by the
+// reference construction.
 func sealedPayload(t *testing.T, k keyring.Key, c *token.Claims) string {
 	t.Helper()
 	tok := mustSeal(t, k, c, "")
 	secret := k.ExportSecret()
-	pt, _, ok := token.DecryptAny(&secret, tok, nil)
-	if !ok {
-		t.Fatal("DecryptAny failed on a sealed token")
+	pt, footer, ok := v4ref.Decrypt(&secret, tok, nil)
+	if !ok || string(footer) != `{"kid":"`+k.ID()+`"}` {
+		t.Fatalf("the reference construction did not open a sealed token (footer %s)", footer)
 	}
 	return string(pt)
 }
@@ -803,7 +819,7 @@ func TestSealWritesWholeSeconds(t *testing.T) {
 		t.Fatalf("payload\n %s\nwant\n %s", pt, want)
 	}
 	// Open still accepts fractions from other writers.
-	tok := token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00.123456789Z","nbf":"2026-11-27T11:00:00.5+00:00"}`), nil)
+	tok := sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00.123456789Z","nbf":"2026-11-27T11:00:00.5+00:00"}`), nil)
 	got, err := token.Open(ring, tok, nil, at(t0))
 	if err != nil {
 		t.Fatal(err)
@@ -890,7 +906,7 @@ func TestSubjectAndExtra(t *testing.T) {
 
 	// Foreign tokens: reserved claims satchel does not use are ignored,
 	// the rest land in Extra.
-	tok = token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","iss":"a","aud":"b","kid":"c","wpk":"d","Sub":"e","x":[1, 2]}`), nil)
+	tok = sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00Z","iss":"a","aud":"b","kid":"c","wpk":"d","Sub":"e","x":[1, 2]}`), nil)
 	got, err = token.Open(ring, tok, nil, at(t0))
 	if err != nil {
 		t.Fatal(err)
@@ -900,7 +916,7 @@ func TestSubjectAndExtra(t *testing.T) {
 		t.Errorf("foreign Extra (-want +got):\n%s (Subject %q)", diff, got.Subject)
 	}
 	// sub must be a string.
-	tok = token.SealPayload(k, []byte(`{"exp":"2026-11-27T13:00:00Z","sub":1}`), nil)
+	tok = sealPayload(t, k, []byte(`{"exp":"2026-11-27T13:00:00Z","sub":1}`), nil)
 	if _, err := token.Open(ring, tok, nil, at(t0)); !errors.Is(err, token.ErrInvalid) {
 		t.Errorf("numeric sub: %v, want ErrInvalid", err)
 	}

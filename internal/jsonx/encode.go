@@ -9,8 +9,10 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Errors returned by the writer.
@@ -71,10 +73,20 @@ func (w *Writer) AddItems(n int) error { return w.d.AddItems(n) }
 // AppendRaw validates raw, one JSON value nested depth levels deep, and
 // appends it unchanged. Its members and elements count against the budget.
 func (w *Writer) AppendRaw(dst []byte, raw []byte, depth int) ([]byte, error) {
-	if err := w.d.CheckValue(string(raw), depth); err != nil {
+	if err := w.d.CheckValue(bytesView(raw), depth); err != nil {
 		return dst, err
 	}
 	return append(dst, raw...), nil
+}
+
+// bytesView returns the bytes of b as a string without copying them, for
+// reading only while b is not written. CheckValue keeps no part of its
+// input. string(raw) would copy every value longer than 32 bytes: Seal of
+// the typical payload as raw values (an opened session written back) made
+// 8 allocations instead of 2 (BenchmarkSealTyped/p=typical/v=raw, Go 1.26,
+// 976 vs 736 B/op; large 9 vs 2 allocs, 7041 vs 4128 B/op).
+func bytesView(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // Append appends the JSON encoding of v, a value nested depth levels deep
@@ -250,6 +262,15 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	t := v.Type()
+	if k := t.Kind(); (reflect.Bool <= k && k <= reflect.Float64 || k == reflect.String) && t.PkgPath() == "" {
+		// A predeclared type (int, string...): no methods to honour.
+		return appendBasic(dst, v)
+	}
+	if t.Kind() == reflect.Struct {
+		if fl := structFields(t); !fl.methods && fl.list != nil {
+			return w.appendStruct(dst, v, fl.list, depth)
+		}
+	}
 	switch t {
 	case timeType:
 		return appendTime(dst, v.Interface().(time.Time))
@@ -279,7 +300,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		if err != nil {
 			return dst, ErrUnsupported
 		}
-		if err := w.d.CheckValue(string(b), depth); err != nil {
+		if err := w.d.CheckValue(bytesView(b), depth); err != nil {
 			return dst, err
 		}
 		return appendCompact(dst, b), nil
@@ -296,18 +317,10 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 	}
 
 	switch t.Kind() {
-	case reflect.Bool:
-		return strconv.AppendBool(dst, v.Bool()), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(dst, v.Int(), 10), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return strconv.AppendUint(dst, v.Uint(), 10), nil
-	case reflect.Float32:
-		return appendFloat(dst, v.Float(), 32)
-	case reflect.Float64:
-		return appendFloat(dst, v.Float(), 64)
-	case reflect.String:
-		return AppendString(dst, v.String()), nil
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return appendBasic(dst, v)
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return append(dst, "null"...), nil
@@ -347,13 +360,30 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return w.appendMap(dst, v, depth)
 	case reflect.Struct:
 		fields := structFields(t)
-		if fields == nil {
+		if fields.list == nil {
 			return w.appendFallback(dst, v, depth)
 		}
 		return w.appendStruct(dst, v, fields.list, depth)
 	}
 	// Channels, functions, complex numbers, unsafe pointers.
 	return dst, ErrUnsupported
+}
+
+// appendBasic writes a boolean, number or string held in v.
+func appendBasic(dst []byte, v reflect.Value) ([]byte, error) {
+	switch v.Kind() {
+	case reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(dst, v.Uint(), 10), nil
+	case reflect.Float32:
+		return appendFloat(dst, v.Float(), 32)
+	case reflect.Float64:
+		return appendFloat(dst, v.Float(), 64)
+	}
+	return AppendString(dst, v.String()), nil
 }
 
 func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {
@@ -374,35 +404,64 @@ func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, er
 	return append(dst, ']'), nil
 }
 
+// appendMap writes a map with string keys in sorted key order. Keys and
+// values are copied out of the map through two reused reflect.Values and
+// one slice, not one allocation per entry.
 func (w *Writer) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
-	if err := w.open(depth, v.Len()); err != nil {
+	if v.CanInterface() {
+		// The common types take the path without reflection (a map is a
+		// pointer, so this conversion does not allocate).
+		switch m := v.Interface().(type) {
+		case map[string]any, map[string]string:
+			return w.Append(dst, m, depth)
+		}
+	}
+	n := v.Len()
+	if err := w.open(depth, n); err != nil {
 		return dst, err
 	}
 	type entry struct {
 		k string
-		v reflect.Value
+		i int
 	}
 	var inline [16]entry
 	entries := inline[:0]
-	for it := v.MapRange(); it.Next(); {
-		entries = append(entries, entry{it.Key().String(), it.Value()})
+	t := v.Type()
+	// Map values are not addressable, so encoding/json never calls a
+	// pointer method on them or on what they hold by value. The copies
+	// in vals are addressable; types where that would make a difference
+	// take one non-addressable copy per entry instead.
+	elem := t.Elem()
+	copied := elem.Kind() != reflect.Struct && elem.Kind() != reflect.Array && !pointerMethods(elem)
+	var vals reflect.Value
+	if copied {
+		vals = reflect.MakeSlice(reflect.SliceOf(elem), n, n)
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		switch {
-		case a.k < b.k:
-			return -1
-		case a.k > b.k:
-			return 1
+	key := reflect.New(t.Key()).Elem()
+	var it reflect.MapIter
+	it.Reset(v)
+	for i := 0; it.Next() && i < n; i++ {
+		key.SetIterKey(&it)
+		if copied {
+			vals.Index(i).SetIterValue(&it)
 		}
-		return 0
-	})
+		entries = append(entries, entry{key.String(), i})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.k, b.k) })
 	dst = append(dst, '{')
 	for i, e := range entries {
 		var err error
 		if dst, err = appendKey(dst, e.k, i); err != nil {
 			return dst, err
 		}
-		if dst, err = w.appendReflect(dst, e.v, depth+1); err != nil {
+		var ev reflect.Value
+		if copied {
+			ev = vals.Index(e.i)
+		} else {
+			key.SetString(e.k)
+			ev = v.MapIndex(key)
+		}
+		if dst, err = w.appendReflect(dst, ev, depth+1); err != nil {
 			return dst, err
 		}
 	}
@@ -430,7 +489,12 @@ func (w *Writer) appendStruct(dst []byte, v reflect.Value, fields []field, depth
 		n++
 		dst = append(dst, f.key...)
 		var err error
-		if dst, err = w.appendReflect(dst, fv, depth+1); err != nil {
+		if f.basic {
+			dst, err = appendBasic(dst, fv)
+		} else {
+			dst, err = w.appendReflect(dst, fv, depth+1)
+		}
+		if err != nil {
 			return dst, err
 		}
 	}
@@ -444,6 +508,13 @@ func (w *Writer) appendFallback(dst []byte, v reflect.Value, depth int) ([]byte,
 		return dst, ErrUnsupported
 	}
 	return w.AppendRaw(dst, b, depth)
+}
+
+// pointerMethods reports whether only *t, not t, has a marshaling method.
+func pointerMethods(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return !t.Implements(marshalerType) && !t.Implements(textMarshalerType) &&
+		(pt.Implements(marshalerType) || pt.Implements(textMarshalerType))
 }
 
 // appendCompact appends valid JSON without the white space between

@@ -14,12 +14,15 @@ type field struct {
 	key       []byte // the quoted member name and the colon
 	omitEmpty bool
 	omitZero  bool
+	basic     bool // a boolean, number or string type with no marshaling methods
 }
 
 // fieldList is the cached layout of a struct type; list is nil for a type
-// the writer leaves to encoding/json.
+// the writer leaves to encoding/json. methods reports whether the type or
+// its pointer has a marshaling method.
 type fieldList struct {
-	list []field
+	list    []field
+	methods bool
 }
 
 // fieldCache maps a struct reflect.Type to its *fieldList. Types are few
@@ -27,9 +30,9 @@ type fieldList struct {
 var fieldCache sync.Map
 
 // structFields returns the fields of struct type t as encoding/json names
-// them, or nil when t uses something the writer leaves to encoding/json:
-// embedded fields (whose promotion rules it does not reimplement), the
-// ",string" option, or two fields with the same name.
+// them. Its list is nil when t uses something the writer leaves to
+// encoding/json: embedded fields (whose promotion rules it does not
+// reimplement), the ",string" option, or two fields with the same name.
 func structFields(t reflect.Type) *fieldList {
 	if f, ok := fieldCache.Load(t); ok {
 		return f.(*fieldList)
@@ -38,12 +41,16 @@ func structFields(t reflect.Type) *fieldList {
 	if fl == nil {
 		fl = &fieldList{} // list nil: use the fallback
 	}
+	fl.methods = hasMethods(t)
 	actual, _ := fieldCache.LoadOrStore(t, fl)
-	fl = actual.(*fieldList)
-	if fl.list == nil {
-		return nil
-	}
-	return fl
+	return actual.(*fieldList)
+}
+
+// hasMethods reports whether t or *t has a marshaling method.
+func hasMethods(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(marshalerType) || t.Implements(textMarshalerType) ||
+		pt.Implements(marshalerType) || pt.Implements(textMarshalerType)
 }
 
 func computeFields(t reflect.Type) *fieldList {
@@ -66,6 +73,9 @@ func computeFields(t reflect.Type) *fieldList {
 			name = sf.Name
 		}
 		f := field{index: i}
+		if k := sf.Type.Kind(); (reflect.Bool <= k && k <= reflect.Float64 || k == reflect.String) && !hasMethods(sf.Type) {
+			f.basic = true
+		}
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
 			case "omitempty":

@@ -132,6 +132,8 @@ func TestWriterMatchesEncodingJSON(t *testing.T) {
 		[3]int{1, 2, 3}, time.Time{}, level(0), &ptrMarshaler{}, []ptrMarshaler{{}}, struct{}{},
 		map[string]*item{"nil": nil}, []any{item{"x", 1, 1}, time.Unix(0, 0).UTC()}, uint8(200), int8(-3),
 		[]float64{0.1, 1e21, 1e-7}, map[level]int{1: 1}, json.Number("1.5"), struct{ A any }{},
+		map[string]ptrMarshaler{"a": {}}, map[string][]int{"b": {1}, "a": nil}, map[string]level{"x": 1, "w": 0},
+		map[string]map[string]any{"m": {"k": []any{1}}}, map[string]any{"s": []item{{"a", 1, 2}}},
 	}
 	for _, v := range values {
 		got, err := jsonx.Marshal(v)

@@ -22,6 +22,7 @@ import (
 	"log"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ type bar struct {
 func timePanel(t *table, row, title string, skip ...string) panel {
 	p := panel{title: title, unit: "µs", lower: true}
 	for _, c := range t.columns {
-		if contains(skip, c) {
+		if slices.Contains(skip, c) {
 			continue
 		}
 		if v, ok := t.get(row, c); ok {
@@ -145,19 +146,23 @@ func timePanel(t *table, row, title string, skip ...string) panel {
 	return p
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 var colors = map[string]string{
 	"satchel": "#1f77b4", "satchel+decode": "#6baed6", "paseto": "#ff7f0e",
 	"securecookie-gob": "#2ca02c", "securecookie-json": "#98df8a", "jwe": "#9467bd",
-	"floor": "#7f7f7f", "gorilla": "#2ca02c", "bare": "#7f7f7f",
+	"floor": "#7f7f7f", "gorilla": "#2ca02c", "bare": "#7f7f7f", "satchel-raw": "#aec7e8",
+}
+
+// payloads are the fixtures in table order: the base ones, then the typed
+// variants of typical and large.
+var payloads = []string{"small", "typical", "large", "typical-struct", "typical-maps", "large-struct", "large-maps"}
+
+// grid lays the token panels out three to a row: the base payloads, then
+// each typed form under its base (a blank slot under small, which has no
+// cart).
+var grid = [][]string{
+	{"small", "typical", "large"},
+	{"", "typical-struct", "large-struct"},
+	{"", "typical-maps", "large-maps"},
 }
 
 // writeSVG draws the panels in a grid of cols columns.
@@ -183,6 +188,9 @@ func writeSVG(w io.Writer, heading string, panels []panel, cols int) {
 	fmt.Fprintf(w, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(heading))
 	fmt.Fprintf(w, `<text x="10" y="40" fill="#555">Medians of one run (benchstat). Bars are scaled within each panel; the label gives the value and, in brackets, the ratio to satchel (times slower for µs, share of bare for req/s).</text>`+"\n")
 	for i, p := range panels {
+		if p.title == "" {
+			continue // a blank slot in the grid
+		}
 		x0, y0 := 10+(i%cols)*pw, rowY[i/cols]
 		fmt.Fprintf(w, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", x0, y0+16, html.EscapeString(p.title))
 		peak := 0.0
@@ -261,17 +269,22 @@ func main() {
 	}
 
 	var panels []panel
-	payloads := []string{"small", "typical", "large"}
 	for _, op := range []string{"Seal", "Open"} {
-		for _, p := range payloads {
-			panels = append(panels, timePanel(tok, op+"/p="+p, op+", "+p+" payload"))
+		for _, row := range grid {
+			for _, p := range row {
+				if p == "" {
+					panels = append(panels, panel{})
+					continue
+				}
+				panels = append(panels, timePanel(tok, op+"/p="+p, op+", "+p+" payload"))
+			}
 		}
 	}
 	for _, op := range []string{"full", "read"} {
 		if mw == nil {
 			break
 		}
-		for _, p := range payloads {
+		for _, p := range grid[0] {
 			title := map[string]string{"full": "Full request", "read": "Read-only request"}[op]
 			panels = append(panels, timePanel(mw, "Middleware/op="+op+"/p="+p, title+", "+p))
 		}
@@ -335,11 +348,11 @@ func writeMarkdown(w io.Writer, tok, mw, ld, cpu *table) {
 		ratioTable(w, mw, []string{"Middleware/op=full", "Middleware/op=read"}, "satchel")
 	}
 
-	fmt.Fprintln(w, "### satchel over the floor (satchel median / floor median; the figure DESIGN.md tracks)")
+	fmt.Fprintln(w, "### satchel over the floor (satchel median / floor median: the v4.local primitives alone on the same plaintext)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| payload | Seal | Open | Open+decode |")
 	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, p := range []string{"small", "typical", "large"} {
+	for _, p := range payloads {
 		var cells []string
 		for _, c := range []struct{ op, lib string }{{"Seal", "satchel"}, {"Open", "satchel"}, {"Open", "satchel+decode"}} {
 			s, ok1 := tok.get(c.op+"/p="+p, c.lib)
@@ -386,11 +399,30 @@ func writeMarkdown(w io.Writer, tok, mw, ld, cpu *table) {
 		r, ok := ratio(tok, op+"/p=large", "satchel", "jwe")
 		ts = append(ts, target{what: op + ", large: vs JWE", rule: "satchel/jwe <= 1.2", got: r, ok: r <= 1.2, have: ok})
 	}
+	// Typed values (issue 13).
+	for _, p := range []string{"typical-struct", "typical-maps", "large-struct", "large-maps"} {
+		r, ok := ratio(tok, "Seal/p="+p, "satchel", "satchel-raw")
+		ts = append(ts, target{what: "Seal, " + p + ": typed values vs the same values as raw JSON", rule: "satchel/satchel-raw <= 1.3", got: r, ok: r <= 1.3, have: ok})
+	}
+	for _, p := range payloads {
+		r, ok := ratio(tok, "Seal/p="+p, "jwe", "satchel")
+		ts = append(ts, target{what: "Seal, " + p + ": vs go-jose JWE", rule: "jwe/satchel > 1", got: r, ok: r > 1, have: ok})
+	}
+	for _, p := range []string{"typical", "typical-struct", "typical-maps"} {
+		r, ok := ratio(tok, "Seal/p="+p, "securecookie-json", "satchel")
+		ts = append(ts, target{what: "Seal, " + p + ": vs securecookie-json", rule: "securecookie-json/satchel >= 1.5", got: r, ok: r >= 1.5, have: ok})
+		r, ok = ratio(tok, "Open/p="+p, "securecookie-json", "satchel+decode")
+		ts = append(ts, target{what: "Open and decode every value, " + p + ": vs securecookie-json", rule: "securecookie-json/satchel+decode >= 1.5", got: r, ok: r >= 1.5, have: ok})
+	}
+	{
+		r, ok := ratio(tok, "Seal/p=small", "satchel", "securecookie-json")
+		ts = append(ts, target{what: "Seal, small: vs securecookie-json", rule: "satchel/securecookie-json <= 1.1", got: r, ok: r <= 1.1, have: ok})
+	}
 	if ld != nil {
 		for _, c := range []struct {
 			kind string
 			min  float64
-		}{{"read", 0.8}, {"write", 0.7}} {
+		}{{"read", 0.9}, {"write", 0.8}} {
 			r, ok := ratio(ld, "Load/kind="+c.kind, "satchel", "bare")
 			ts = append(ts, target{what: "load, " + c.kind + " requests: satchel req/s / bare req/s", rule: fmt.Sprintf(">= %.2f", c.min), got: r, ok: r >= c.min, have: ok})
 			if cpu != nil {
@@ -453,9 +485,8 @@ func ratioTable(w io.Writer, t *table, prefixes []string, base string) {
 				rows = append(rows, row)
 			}
 		}
-		order := map[string]int{"small": 0, "typical": 1, "large": 2}
 		sort.Slice(rows, func(i, j int) bool {
-			return order[rows[i][strings.LastIndex(rows[i], "=")+1:]] < order[rows[j][strings.LastIndex(rows[j], "=")+1:]]
+			return slices.Index(payloads, rows[i][strings.LastIndex(rows[i], "=")+1:]) < slices.Index(payloads, rows[j][strings.LastIndex(rows[j], "=")+1:])
 		})
 		fmt.Fprintf(w, "%s (satchel median, then peer/satchel):\n\n", prefix)
 		fmt.Fprintf(w, "| payload | %s |\n", strings.Join(t.columns, " | "))
