@@ -28,9 +28,9 @@ func TestEchoErrorKeepsTheSession(t *testing.T) {
 	if st, _ := b.do("POST", "/order", url.Values{}); st != http.StatusConflict {
 		t.Fatalf("status %d", st)
 	}
-	var flashes []string
-	sessiontest.Open(m, b.client.Jar.Cookies(b.url), func(s *satchel.Session) { flashes = s.Pop() })
-	if len(flashes) != 1 || flashes[0] != "out of stock" {
+	var flashes []satchel.FlashMessage
+	sessiontest.Open(m, b.client.Jar.Cookies(b.url), func(s *satchel.Session) { flashes = s.Flashes() })
+	if len(flashes) != 1 || flashes[0].Message != "out of stock" {
 		t.Errorf("flashes after the error page: %q", flashes)
 	}
 }

@@ -25,8 +25,8 @@ func ginApp(sessions *satchel.Manager) http.Handler {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "hello, %s\n", user)
-		for _, msg := range s.Pop() {
-			fmt.Fprintf(&b, "flash: %s\n", msg)
+		for _, f := range s.Flashes() {
+			fmt.Fprintf(&b, "flash: %s\n", f.Message)
 		}
 		n, _ := s.GetInt64("count")
 		fmt.Fprintf(&b, "count: %d\n", n)

@@ -17,10 +17,10 @@ func serveMuxApp(sessions *satchel.Manager) http.Handler {
 			fmt.Fprintln(w, "hello, stranger")
 			return
 		}
-		flashes := s.Pop() // change the session before the first write
+		flashes := s.Flashes() // change the session before the first write
 		fmt.Fprintf(w, "hello, %s\n", user)
-		for _, msg := range flashes {
-			fmt.Fprintf(w, "flash: %s\n", msg)
+		for _, f := range flashes {
+			fmt.Fprintf(w, "flash: %s\n", f.Message)
 		}
 		n, _ := s.GetInt64("count")
 		fmt.Fprintf(w, "count: %d\n", n)

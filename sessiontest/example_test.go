@@ -58,13 +58,15 @@ func Example() {
 		n, _ := s.GetInt64("visits")
 		fmt.Println("subject:", s.Subject())
 		fmt.Println("visits:", n)
-		fmt.Println("flashes:", s.Pop())
+		for _, f := range s.Flashes() {
+			fmt.Println("flash:", f.Message)
+		}
 	})
 	// Output:
 	// 200 hello, ada
 	// subject: user-7
 	// visits: 3
-	// flashes: [welcome back]
+	// flash: welcome back
 }
 
 // A struct in the session, read back with middleware.Decode, through a

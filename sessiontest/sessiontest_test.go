@@ -100,7 +100,7 @@ func TestSeedAndRead(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("cart (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"visit 42"}, s.Pop()); diff != "" {
+		if diff := cmp.Diff([]middleware.FlashMessage{{Message: "visit 42"}}, s.Flashes()); diff != "" {
 			t.Errorf("flashes (-want +got):\n%s", diff)
 		}
 	})

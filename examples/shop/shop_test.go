@@ -221,7 +221,7 @@ func TestShopRemoveFromCart(t *testing.T) {
 		if diff := cmp.Diff(map[string]int{"COF-ETH": 1}, cartOf(s)); diff != "" {
 			t.Errorf("cart (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"Removed Sencha Uji."}, s.Pop()); diff != "" {
+		if diff := cmp.Diff([]middleware.FlashMessage{{Message: "Removed Sencha Uji."}}, s.Flashes()); diff != "" {
 			t.Errorf("flashes (-want +got):\n%s", diff)
 		}
 	})
