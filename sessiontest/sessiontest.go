@@ -23,7 +23,7 @@
 //
 // Both run a handler inside the Manager's Handler, so the cookies are
 // sealed and opened exactly as in production. The functions are safe for
-// concurrent use when the Manager is.
+// concurrent use.
 package sessiontest
 
 import (
@@ -41,10 +41,11 @@ import (
 // Cookies returns the cookies m sets for a new session after set has
 // prepared it: set runs inside m's Handler with an empty session and may
 // call any of the Session's methods (Set, Flash, SetSubject, SetLifetime,
-// SetBrowserOnly, ...). It
-// returns no cookies and no error when set leaves the session empty.
+// SetBrowserOnly, ...). It returns no cookies and no error when set
+// leaves the session empty.
 //
-// It returns an error when m does not save the session, for example
+// It returns an error when m does not save a session that holds values
+// or a subject, for example
 // because it is too large for the cookies m may use: m's ErrorHandler has
 // then seen the reason (the default one logs it) and the error gives the
 // status it answered. The error holds no session value. Cookies panics if
