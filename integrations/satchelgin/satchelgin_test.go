@@ -424,3 +424,35 @@ func TestMiddlewareNilManagerPanics(t *testing.T) {
 	}()
 	satchelgin.Middleware(nil)
 }
+
+// TestCloseNotify checks that CloseNotify, reached through the swapped
+// writer, fires when the client goes away mid-response.
+func TestCloseNotify(t *testing.T) {
+	t.Parallel()
+	m := newManager(t, satchel.Config{})
+	closed := make(chan bool, 1)
+	r := gin.New()
+	r.Use(satchelgin.Middleware(m))
+	r.GET("/wait", func(c *gin.Context) {
+		m.Get(c.Request).Set("waiting", true)
+		c.Writer.Flush()
+		select {
+		case <-c.Writer.CloseNotify():
+			closed <- true
+		case <-time.After(10 * time.Second): // a bound for a broken build, not a wait
+			closed <- false
+		}
+	})
+	srv, client := server(t, r)
+	resp, err := client.Get(srv.URL + "/wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sessionCookie(resp) == nil {
+		t.Error("the flushed headers carry no session cookie")
+	}
+	resp.Body.Close() // before the end of the body: the connection closes
+	if !<-closed {
+		t.Error("CloseNotify did not fire when the client left")
+	}
+}
