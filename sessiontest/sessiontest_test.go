@@ -410,3 +410,33 @@ func TestLifetimeAndBrowserOnly(t *testing.T) {
 		}
 	})
 }
+
+func TestNextCookies(t *testing.T) {
+	t.Parallel()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "a", Value: "1"})
+	req.AddCookie(&http.Cookie{Name: "s", Value: "old"})
+	resp := &http.Response{Header: http.Header{"Set-Cookie": {
+		"s=new; Path=/; Max-Age=60",
+		"b=2; Path=/", // no Max-Age: a browser-session cookie, kept
+		"a=; Path=/; Max-Age=0",
+	}}}
+	names := func(cs []*http.Cookie) string {
+		var b strings.Builder
+		for _, c := range cs {
+			fmt.Fprintf(&b, "%s=%s;", c.Name, c.Value)
+		}
+		return b.String()
+	}
+	if got, want := names(sessiontest.NextCookies(req, resp)), "s=new;b=2;"; got != want {
+		t.Errorf("with the request: %q, want %q", got, want)
+	}
+	if got, want := names(sessiontest.NextCookies(nil, resp)), "s=new;b=2;"; got != want {
+		t.Errorf("without a request: %q, want %q", got, want)
+	}
+	resp.Request = req // as http.Client fills it in
+	resp.Header = http.Header{}
+	if got, want := names(sessiontest.NextCookies(nil, resp)), "a=1;s=old;"; got != want {
+		t.Errorf("from resp.Request, nothing set: %q, want %q", got, want)
+	}
+}
