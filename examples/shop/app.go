@@ -107,7 +107,9 @@ func (a *app) view(r *http.Request, name, title string, readOnly bool) *pageData
 	}
 	d.User, _ = s.GetString(keyUser)
 	if !readOnly {
-		d.Flashes = s.Pop()
+		for _, f := range s.Flashes() {
+			d.Flashes = append(d.Flashes, f.Message)
+		}
 	}
 	d.Cart = cartOf(s)
 	for _, q := range d.Cart {
