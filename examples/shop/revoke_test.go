@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,9 +18,13 @@ import (
 )
 
 // replay sends one GET with exactly the given session cookie, as a thief
-// holding a copy would, and returns the page.
+// holding a copy would, and returns the page. The client's own cookie jar
+// is left out.
 func replay(t *testing.T, client *http.Client, base string, c *http.Cookie) string {
 	t.Helper()
+	bare := *client
+	bare.Jar = nil
+	client = &bare
 	req, _ := http.NewRequest("GET", base+"/", nil)
 	req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	resp, err := client.Do(req)
@@ -58,13 +63,15 @@ func TestShopCopiedCookieRefusedAfterSignOut(t *testing.T) {
 
 func TestShopSignOutEverywhere(t *testing.T) {
 	t.Parallel()
-	laptop := newShop(t, options{})
+	var clock atomic.Int64 // Unix seconds
+	clock.Store(time.Now().Unix())
+	laptop := newShop(t, options{Now: func() time.Time { return time.Unix(clock.Load(), 0) }})
 	// A second device of the same user, and another user, on the same
 	// server: same handler, their own cookie jars.
 	device := func() *http.Client {
-		c := laptop.srv.Client()
+		c := *laptop.srv.Client() // a copy: Client returns one shared value
 		c.Jar, _ = cookiejar.New(nil)
-		return c
+		return &c
 	}
 	phone, other := device(), device()
 	laptop.post("/login", url.Values{"name": {"Ada"}})
@@ -82,7 +89,10 @@ func TestShopSignOutEverywhere(t *testing.T) {
 	if !signedInAs(replay(t, laptop.client, laptop.srv.URL, sessionCookie(t, other, laptop.url)), "Grace") {
 		t.Error("sign-out everywhere of Ada signed Grace out")
 	}
-	// Signing in again afterwards works.
+	// Signing in again afterwards works. Session times are whole seconds,
+	// so a session created in the very second of the sign-out counts as
+	// older than it and is refused: sign in again a second later.
+	clock.Add(1)
 	laptop.post("/login", url.Values{"name": {"Ada"}})
 	if !signedInAs(laptop.get("/").body, "Ada") {
 		t.Error("a new sign-in right after sign-out everywhere does not stick")

@@ -9,7 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	revokeredis "satchel.dev/revoke/redis"
-	"satchel.dev/revoke/redis/internal/redistest"
+	"satchel.dev/revoke/redis/redistest"
 )
 
 // BenchmarkCatchUp measures how long a server starting late takes to read

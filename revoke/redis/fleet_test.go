@@ -23,7 +23,7 @@ import (
 	"satchel.dev/middleware"
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
-	"satchel.dev/revoke/redis/internal/redistest"
+	"satchel.dev/revoke/redis/redistest"
 )
 
 // propagationBound is the promise checked by the fleet test: a sign-out

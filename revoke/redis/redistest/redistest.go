@@ -1,5 +1,12 @@
 // Package redistest starts a real redis-server for tests, on a free
-// loopback port with its own directory, and stops it after.
+// loopback port with its own directory, and stops it after. The Redis
+// backend's own tests use it, and so can an application's: the demo
+// shop's tests run two shop servers against one.
+//
+// It needs the redis-server binary (Debian: apt-get install redis-server).
+// Without it the test is skipped, or fails when the environment variable
+// CI is true, so that a CI machine that forgot to install it cannot pass
+// by skipping.
 package redistest
 
 import (
