@@ -23,7 +23,7 @@ import (
 	"satchel.dev/middleware"
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
-	"satchel.dev/revoke/redis/internal/redistest"
+	"satchel.dev/revoke/redis/redistest"
 )
 
 // propagationBound is the promise checked by the fleet test: a sign-out
@@ -554,7 +554,14 @@ func TestThreat20_FleetSignOut(t *testing.T) {
 	if p99 := pct(0.99); p99 > propagationBound {
 		t.Errorf("propagation p99 %v exceeds the bound %v", p99, propagationBound)
 	}
-	if out := f.logs.String(); !strings.Contains(out, "revocation stream unreachable") || !strings.Contains(out, "reachable again") {
+	out := f.logs.String()
+	if !strings.Contains(out, "revocation stream unreachable") || !strings.Contains(out, "reachable again") {
 		t.Errorf("the Redis outage was not logged:\n%s", out)
+	}
+	for _, r := range allRevoked {
+		_, value, _ := strings.Cut(r.cookie, "=")
+		if strings.Contains(out, value) {
+			t.Fatal("a cookie value reached the log")
+		}
 	}
 }

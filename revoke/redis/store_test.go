@@ -14,7 +14,7 @@ import (
 
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
-	"satchel.dev/revoke/redis/internal/redistest"
+	"satchel.dev/revoke/redis/redistest"
 )
 
 var ctx = context.Background()

@@ -158,7 +158,7 @@ func serve(path string, watch time.Duration) {
 				return
 			}
 			if time.Since(s.Created()) > policy.MaxAge/3 {
-				s.Renew() // keeps the values, restarts the absolute lifetime
+				s.Restart() // keeps the values, new id, restarts the absolute lifetime
 			}
 		}
 		n, _ := s.GetInt64("n")

@@ -9,7 +9,7 @@ import (
 
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
-	"satchel.dev/revoke/redis/internal/redistest"
+	"satchel.dev/revoke/redis/redistest"
 )
 
 func runCLI(env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {

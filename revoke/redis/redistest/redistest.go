@@ -1,5 +1,12 @@
 // Package redistest starts a real redis-server for tests, on a free
-// loopback port with its own directory, and stops it after.
+// loopback port with its own directory, and stops it after. The Redis
+// backend's own tests use it, and so can an application's: the demo
+// shop's tests run two shop servers against one.
+//
+// It needs the redis-server binary (Debian: apt-get install redis-server).
+// Without it the test is skipped, or fails when the environment variable
+// CI is true, so that a CI machine that forgot to install it cannot pass
+// by skipping.
 package redistest
 
 import (
@@ -48,6 +55,8 @@ func Find(t testing.TB) string {
 	return ""
 }
 
+// Start starts a redis-server for the test (see [Find]) and kills it when
+// the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	r := &Server{t: t, bin: Find(t), dir: memDir(t)}
@@ -82,6 +91,7 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// Addr returns the server's host:port on 127.0.0.1.
 func (r *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
 // Start runs redis-server and waits (at most 10 s) until it answers.
@@ -130,11 +140,6 @@ func (r *Server) Kill() {
 	r.cmd = nil
 }
 
-func (r *Server) Restart() {
-	r.Kill()
-	r.Start()
-}
-
 // Client returns a go-redis client for r, closed at the end of the test.
 // It gives up on a dead server quickly, as a production client should be
 // configured to.
@@ -156,18 +161,21 @@ type LogBuffer struct {
 	buf bytes.Buffer
 }
 
+// Write appends p; it is safe for concurrent use.
 func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
+// String returns everything written so far.
 func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
 
+// Logger returns a text logger at debug level that writes to l.
 func (l *LogBuffer) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -188,6 +196,8 @@ func WaitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
 	}
 }
 
+// MustWait is [WaitFor] that fails the test, naming what, when cond does
+// not hold within d.
 func MustWait(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	if _, ok := WaitFor(d, cond); !ok {
