@@ -71,6 +71,7 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func (s *scratch) release() {
 	clear(s.ek[:])
+	clear(s.n2[:])
 	clear(s.ak[:])
 	clear(s.tmp[:])
 	clear(s.pt[:cap(s.pt)])

@@ -324,7 +324,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		}
 	}
 	if t.Implements(marshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(json.Marshaler).MarshalJSON()
@@ -337,7 +337,7 @@ func (w *Writer) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, 
 		return appendCompact(dst, b), nil
 	}
 	if t.Implements(textMarshalerType) {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if isNilRef(v) {
 			return append(dst, "null"...), nil
 		}
 		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
@@ -415,6 +415,13 @@ func appendBasic(dst []byte, v reflect.Value) ([]byte, error) {
 		return appendFloat(dst, v.Float(), 64)
 	}
 	return AppendString(dst, v.String()), nil
+}
+
+// isNilRef reports whether v is a nil pointer or a nil interface, which
+// encoding/json writes as null rather than calling a method on it.
+func isNilRef(v reflect.Value) bool {
+	k := v.Kind()
+	return (k == reflect.Pointer || k == reflect.Interface) && v.IsNil()
 }
 
 func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, error) {
@@ -640,9 +647,10 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string. Control characters, quotes and
-// backslashes are escaped, as are U+2028 and U+2029 (which break some
-// JavaScript parsers); invalid UTF-8 becomes U+FFFD, as in encoding/json.
+// AppendString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping: control characters, quotes and backslashes are
+// escaped (\b \f \n \r \t by name), as are U+2028 and U+2029 (which break
+// some JavaScript parsers); invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -663,6 +671,10 @@ func AppendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}

@@ -2,6 +2,7 @@ package jsonx_test
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"math"
@@ -130,9 +131,15 @@ func TestWriterMatchesEncodingJSON(t *testing.T) {
 		map[string][]map[string]any{"cart": {{"sku": "a", "qty": 1}}}, []map[string]any{{"k": 1}, nil},
 		embedded{item{"s", 1, 2}, "e"}, stringOpt{5}, sameName, map[int]string{2: "b", 10: "a"},
 		[3]int{1, 2, 3}, time.Time{}, level(0), time.Date(2026, 1, 1, 0, 0, 0, 5, time.FixedZone("", 23*3600+59*60)),
-		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("s", -(3600 + 30))), &ptrMarshaler{}, []ptrMarshaler{{}}, struct{}{},
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("s", -(3600+30))), &ptrMarshaler{}, []ptrMarshaler{{}}, struct{}{},
 		map[string]*item{"nil": nil}, []any{item{"x", 1, 1}, time.Unix(0, 0).UTC()}, uint8(200), int8(-3),
 		[]float64{0.1, 1e21, 1e-7}, map[level]int{1: 1}, json.Number("1.5"), struct{ A any }{},
+		struct {
+			M json.Marshaler
+			T encoding.TextMarshaler
+			P *ptrMarshaler
+			L *level
+		}{}, struct{ M json.Marshaler }{&ptrMarshaler{}}, []encoding.TextMarshaler{level(1), nil},
 		map[string]ptrMarshaler{"a": {}}, map[string][]int{"b": {1}, "a": nil}, map[string]level{"x": 1, "w": 0},
 		map[string]map[string]any{"m": {"k": []any{1}}}, map[string]any{"s": []item{{"a", 1, 2}}},
 	}
@@ -182,8 +189,8 @@ func TestWriterRefuses(t *testing.T) {
 		"too-many-items": big, "key-not-utf8": map[string]int{"\xff": 1},
 		"chan-field": struct{ C chan int }{make(chan int)}, "func": []func(){nil},
 		"complex": complex(1, 2), "year-10000": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
-		"offset-24h": time.Date(1970, 1, 2, 3, 40, 36, 0, time.FixedZone("", 24*3600+15*60)),
-		"offset-24h-in-struct": struct{ T time.Time }{time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", -24*3600))},
+		"offset-24h":              time.Date(1970, 1, 2, 3, 40, 36, 0, time.FixedZone("", 24*3600+15*60)),
+		"offset-24h-in-struct":    struct{ T time.Time }{time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", -24*3600))},
 		"bad-marshaler-in-struct": struct{ D dupMarshaler }{}, "raw-in-struct": struct{ R json.RawMessage }{json.RawMessage(`{`)},
 		"deep-raw": struct{ R json.RawMessage }{json.RawMessage(strings.Repeat("[", 32) + strings.Repeat("]", 32))},
 	} {
@@ -203,11 +210,11 @@ func TestWriterRefuses(t *testing.T) {
 	}
 }
 
-// TestThreat10_UnmarshalCaseExact: a member whose name differs from a
+// TestThreat12_UnmarshalCaseExact: a member whose name differs from a
 // field's only in case does not set the field, whatever the order, so an
 // attacker-controlled "role" cannot override "Role" as it would with
 // encoding/json's case-insensitive match.
-func TestThreat10_UnmarshalCaseExact(t *testing.T) {
+func TestThreat12_UnmarshalCaseExact(t *testing.T) {
 	t.Parallel()
 	type user struct {
 		Role  string
