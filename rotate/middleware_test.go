@@ -18,7 +18,9 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/revoke"
 	"satchel.dev/rotate"
+	"satchel.dev/token"
 )
 
 // kidOf returns the key id in a token's footer (public information).
@@ -156,14 +158,27 @@ func counterVisitor(t *testing.T, h http.Handler) func(tok string) (string, int6
 	}
 }
 
-// TestConstantsMatch: rotate keeps its own copies of the middleware's
-// defaults (it imports only keyring), and they must agree.
+// TestConstantsMatch: rotate and revoke keep their own copies of the
+// lifetime and leeway constants (rotate imports only keyring, revoke only
+// the standard library), and they must agree with the middleware's and
+// token's, so that one leeway convention holds everywhere.
 func TestConstantsMatch(t *testing.T) {
 	t.Parallel()
-	if rotate.DefaultMaxAge != middleware.DefaultMaxAge {
-		t.Errorf("rotate.DefaultMaxAge %v, middleware.DefaultMaxAge %v", rotate.DefaultMaxAge, middleware.DefaultMaxAge)
+	durations := []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"rotate.DefaultMaxAge", rotate.DefaultMaxAge, middleware.DefaultMaxAge},
+		{"revoke.DefaultMaxAge", revoke.DefaultMaxAge, middleware.DefaultMaxAge},
+		{"rotate.DefaultLeeway", rotate.DefaultLeeway, token.DefaultLeeway},
+		{"revoke.DefaultLeeway", revoke.DefaultLeeway, token.DefaultLeeway},
+		{"middleware.DefaultLeeway", middleware.DefaultLeeway, token.DefaultLeeway},
+		{"rotate.MaxLeeway", rotate.MaxLeeway, token.MaxLeeway},
+		{"revoke.MaxLeeway", revoke.MaxLeeway, token.MaxLeeway},
 	}
-	if rotate.DefaultLeeway != middleware.DefaultLeeway {
-		t.Errorf("rotate.DefaultLeeway %v, middleware.DefaultLeeway %v", rotate.DefaultLeeway, middleware.DefaultLeeway)
+	for _, d := range durations {
+		if d.got != d.want {
+			t.Errorf("%s is %v, want %v", d.name, d.got, d.want)
+		}
 	}
 }
