@@ -11,6 +11,9 @@ import (
 	"satchel.dev/keyring"
 )
 
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 // ringFromSpec builds a valid Ring from fuzz bytes: up to 16 keys derived
 // from 12-byte chunks, each with a state and up to three times (second
 // and nanosecond resolution, years 2000 to about 2136), the primary chosen
@@ -88,20 +91,20 @@ func FuzzParseKeyring(f *testing.F) {
 	}
 	file := string(keyring.FormatFile(ringFromSpec([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25})))
 	for _, s := range []string{
-		keyring.FileHeader + "\n",
-		keyring.FileHeader + "\r\n" + file[len(keyring.FileHeader)+1:],
-		"satchel-keyring v2\n" + file[len(keyring.FileHeader)+1:],
+		fileHeader + "\n",
+		fileHeader + "\r\n" + file[len(fileHeader)+1:],
+		"satchel-keyring v2\n" + file[len(fileHeader)+1:],
 		file + "\n",
 		file[:len(file)-1],
 		file + "# comment\n",
-		file + file[len(keyring.FileHeader)+1:],
-		keyring.FileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00+00:00\n",
-		keyring.FileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00.500Z\n",
-		keyring.FileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00.5Z\n",
-		keyring.FileHeader + "\nstate=primary secret=" + keyA.ExportPASERK() + "\n",
-		keyring.FileHeader + "\nsecret=" + keyA.ExportPASERK() + "  state=primary\n",
-		keyring.FileHeader + "\nsecret=k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA state=primary\n",
-		keyring.FileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=staged\n",
+		file + file[len(fileHeader)+1:],
+		fileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00+00:00\n",
+		fileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00.500Z\n",
+		fileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=primary created=2026-11-01T09:00:00.5Z\n",
+		fileHeader + "\nstate=primary secret=" + keyA.ExportPASERK() + "\n",
+		fileHeader + "\nsecret=" + keyA.ExportPASERK() + "  state=primary\n",
+		fileHeader + "\nsecret=k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA state=primary\n",
+		fileHeader + "\nsecret=" + keyA.ExportPASERK() + " state=staged\n",
 	} {
 		f.Add([]byte(s), []byte(nil))
 	}

@@ -42,9 +42,16 @@
 // The end line makes a file self-delimiting: one cut short, even at a line
 // boundary, is refused rather than read as a keyring with fewer keys.
 // Errors name the line and field ("keyring.txt:3: field "state": ...")
-// and never echo the file's bytes. [LoadFile] reads a path; [Load] reads a
-// path or, given none, $SATCHEL_KEYS. The rotate package and the satchel
-// command create and rotate such files.
+// and never echo the file's bytes. [LoadFile] reads a path. The rotate
+// package and the satchel command create and rotate such files, always
+// with mode 0600.
+//
+// LoadFile, the [Watcher] and the rotate package read at most
+// [MaxFileSize] bytes, refuse a path that is not a regular file (a
+// directory, a named pipe, /dev/zero) without reading it, and refuse a
+// file that any user may write ([ErrWorldWritable]). A file that group or
+// others may read is loaded with a warning wrapping
+// [ErrLoosePermissions].
 //
 // # Following a file
 //
@@ -52,5 +59,14 @@
 // publishes each new valid Ring atomically. It follows a rename into place
 // and a Kubernetes Secret's symlink swap; a corrupt, truncated, unreadable
 // or hand-edited-wrong file never replaces the running Ring: the Watcher
-// keeps the last good one and reports the error.
+// keeps the last good one and reports the error. It never holds a lock
+// while it reads the file or calls back, so a hung file system cannot
+// block [Watcher.Err] in a health check.
+//
+// # Printing
+//
+// Every type of the package that holds keys ([Key], [Entry], [Ring],
+// [Watcher]) prints as key ids and states with every fmt verb, through
+// slog and through encoding/json; no secret leaves a Key except through
+// [Key.ExportSecret] and [Key.ExportPASERK].
 package keyring

@@ -4,27 +4,26 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// FileHeader is the first line of every keyring file (without its newline).
+// fileHeader is the first line of every keyring file (without its newline).
 // The version number changes only when the format does.
-const FileHeader = "satchel-keyring v1"
+const fileHeader = "satchel-keyring v1"
 
-// FileTrailerPrefix begins the last line of every keyring file, which
-// closes the file and counts its keys: "end keys=3" after three key lines.
-// A file that lacks it, or whose count is wrong, is refused, so that a
-// file read while it is being rewritten in place is never taken for a
-// smaller keyring.
-const FileTrailerPrefix = "end keys="
+// trailerPrefix begins the last line of every keyring file, which closes
+// the file and counts its keys: "end keys=3" after three key lines. A file
+// that lacks it, or whose count is wrong, is refused, so that a file read
+// while it is being rewritten in place is never taken for a smaller
+// keyring.
+const trailerPrefix = "end keys="
 
-// MaxFileSize bounds the size of a keyring file that [LoadFile] and the
-// [Watcher] read: 1 MiB, room for several thousand keys. Larger files are
-// refused without being read in full.
+// MaxFileSize bounds the size of a keyring file that [LoadFile], the
+// [Watcher] and the rotate package read: 1 MiB, room for several thousand
+// keys. Larger files are refused without being read.
 const MaxFileSize = 1 << 20
 
 // ErrMalformedFile is wrapped by the [*FileError] of every keyring file
@@ -42,7 +41,7 @@ type FileError struct {
 	File  string // file name, set by LoadFile and the Watcher; empty for ParseFile
 	Line  int    // 1-based line number, or 0 when the error concerns the whole file
 	Field string // name of the field, or "" when the error concerns the whole line
-	Err   error  // what is wrong; wraps ErrMalformedFile, ErrInvalidRing, ErrMalformedKey or ErrWeakKey
+	Err   error  // what is wrong; wraps ErrMalformedFile, ErrInvalidRing, ErrMalformedKey, ErrWeakKey, ErrNotRegular, ErrWorldWritable or ErrLoosePermissions
 }
 
 // Error returns "file:line: field "name": problem", leaving out the parts
@@ -65,7 +64,8 @@ func (e *FileError) Error() string {
 }
 
 // Unwrap returns the underlying error, so that errors.Is finds
-// [ErrMalformedFile], [ErrInvalidRing], [ErrMalformedKey] or [ErrWeakKey].
+// [ErrMalformedFile], [ErrInvalidRing], [ErrMalformedKey], [ErrWeakKey]
+// or the errors of [LoadFile] about the file itself.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // The fields of an entry line, in their one allowed order.
@@ -102,14 +102,13 @@ func (e ringErr) Unwrap() error { return ErrInvalidRing }
 //	secret=k4.local.… state=retired created=2026-10-01T09:00:00Z promoted=2026-10-01T10:00:00Z retired=2026-11-01T09:00:00Z
 //	end keys=3
 //
-// The first line is [FileHeader]. Each line between it and the last is one
+// The first line is "satchel-keyring v1". Each line between it and the last is one
 // key: fields of the form name=value separated by one space, in the order
 // secret, state, created, promoted, retired. secret (a k4.local PASERK)
 // and state (staged, primary or retired) are required; each time is
 // present exactly when it is known, as an RFC 3339 UTC time in the
 // shortest form Go's time.RFC3339Nano writes (a "Z" suffix, no trailing
-// zeros in the fraction). The last line is "end keys=N" (see
-// [FileTrailerPrefix]), N the number of key lines in decimal without
+// zeros in the fraction). The last line is "end keys=N", N the number of key lines in decimal without
 // leading zeros. Every line ends with "\n", the last one included.
 //
 // The end line makes a file self-delimiting: a file cut short, even at a
@@ -135,7 +134,7 @@ func ParseFile(data []byte) (*Ring, error) {
 		return nil, &FileError{Err: syntaxErr(fmt.Sprintf("file larger than %d bytes", MaxFileSize))}
 	}
 	if len(data) == 0 {
-		return nil, &FileError{Line: 1, Err: syntaxErr("empty file (first line must be " + strconv.Quote(FileHeader) + ")")}
+		return nil, &FileError{Line: 1, Err: syntaxErr("empty file (first line must be " + strconv.Quote(fileHeader) + ")")}
 	}
 	if data[len(data)-1] != '\n' {
 		n := bytes.Count(data, []byte{'\n'}) + 1
@@ -189,7 +188,7 @@ func ParseFile(data []byte) (*Ring, error) {
 	}
 	if trailerLine == 0 {
 		return nil, &FileError{Line: len(lines),
-			Err: syntaxErr(`the file ends without its last line "` + FileTrailerPrefix + `N" (truncated, or still being written?)`)}
+			Err: syntaxErr(`the file ends without its last line "` + trailerPrefix + `N" (truncated, or still being written?)`)}
 	}
 	if count != len(entries) {
 		return nil, &FileError{Line: trailerLine, Field: fieldKeys,
@@ -219,9 +218,9 @@ func parseTrailer(line []byte) (int, string, error) {
 	if bytes.IndexByte(line, '\r') >= 0 {
 		return 0, "", syntaxErr("carriage return (line endings must be \\n alone)")
 	}
-	digits, ok := bytes.CutPrefix(line, []byte(FileTrailerPrefix))
+	digits, ok := bytes.CutPrefix(line, []byte(trailerPrefix))
 	if !ok {
-		return 0, "", syntaxErr(`not of the form "` + FileTrailerPrefix + `N"`)
+		return 0, "", syntaxErr(`not of the form "` + trailerPrefix + `N"`)
 	}
 	// MaxFileSize bounds the number of keys far below 10^8.
 	if len(digits) == 0 || len(digits) > 8 {
@@ -241,16 +240,16 @@ func parseTrailer(line []byte) (int, string, error) {
 }
 
 func checkHeader(line []byte) error {
-	if string(line) == FileHeader {
+	if string(line) == fileHeader {
 		return nil
 	}
 	if bytes.IndexByte(line, '\r') >= 0 {
 		return syntaxErr("carriage return (line endings must be \\n alone)")
 	}
 	if bytes.HasPrefix(line, []byte("satchel-keyring ")) {
-		return syntaxErr("unsupported keyring file version (this program reads " + strconv.Quote(FileHeader) + ")")
+		return syntaxErr("unsupported keyring file version (this program reads " + strconv.Quote(fileHeader) + ")")
 	}
-	return syntaxErr("not a satchel keyring file (the first line must be " + strconv.Quote(FileHeader) + ")")
+	return syntaxErr("not a satchel keyring file (the first line must be " + strconv.Quote(fileHeader) + ")")
 }
 
 // parseEntry parses one entry line. It returns the name of the field at
@@ -278,7 +277,7 @@ func parseEntry(line []byte) (Entry, string, error) {
 		if !ok {
 			return e, "", syntaxErr(fmt.Sprintf("field %d is not of the form name=value", pi+1))
 		}
-		fi := fieldIndex(name)
+		fi := slices.Index(fieldOrder[:], string(name))
 		if fi < 0 {
 			return e, "", syntaxErr(fmt.Sprintf("field %d has an unknown name (want secret, state, created, promoted or retired)", pi+1))
 		}
@@ -306,8 +305,9 @@ func parseEntry(line []byte) (Entry, string, error) {
 			}
 			e.Key = k
 		case fieldState:
-			s, ok := parseStateBytes(value)
-			if !ok {
+			s, err := ParseState(string(value))
+			if err != nil {
+				// ParseState's error quotes the value: keep it out.
 				return e, fname, syntaxErr("unknown state (want staged, primary or retired)")
 			}
 			e.State = s
@@ -333,27 +333,6 @@ func parseEntry(line []byte) (Entry, string, error) {
 		return e, fieldState, syntaxErr("missing (the second field is state=primary, staged or retired)")
 	}
 	return e, "", nil
-}
-
-func fieldIndex(name []byte) int {
-	for i, f := range fieldOrder {
-		if string(name) == f {
-			return i
-		}
-	}
-	return -1
-}
-
-func parseStateBytes(b []byte) (State, bool) {
-	switch string(b) {
-	case "staged":
-		return Staged, true
-	case "primary":
-		return Primary, true
-	case "retired":
-		return Retired, true
-	}
-	return 0, false
 }
 
 // parseTime accepts exactly the text formatTime writes.
@@ -399,8 +378,8 @@ func FormatFile(r *Ring) []byte {
 	if r == nil {
 		return nil
 	}
-	b := make([]byte, 0, len(FileHeader)+len(FileTrailerPrefix)+10+r.Len()*200)
-	b = append(b, FileHeader...)
+	b := make([]byte, 0, len(fileHeader)+len(trailerPrefix)+10+r.Len()*200)
+	b = append(b, fileHeader...)
 	b = append(b, '\n')
 	for _, e := range r.entries {
 		b = append(b, fieldSecret+"="...)
@@ -421,69 +400,8 @@ func FormatFile(r *Ring) []byte {
 		}
 		b = append(b, '\n')
 	}
-	b = append(b, FileTrailerPrefix...)
+	b = append(b, trailerPrefix...)
 	b = strconv.AppendInt(b, int64(r.Len()), 10)
 	b = append(b, '\n')
 	return b
-}
-
-// LoadFile reads and parses the keyring file at path (see [ParseFile]).
-// Errors name the file: a [*FileError] with File set to path for a bad
-// file, or the [os.PathError] of a file that cannot be read. Files larger
-// than [MaxFileSize] are refused.
-func LoadFile(path string) (*Ring, error) {
-	r, _, err := loadFile(path)
-	return r, err
-}
-
-// loadFile is LoadFile that also returns the bytes it parsed, which the
-// Watcher compares with later reads.
-func loadFile(path string) (*Ring, []byte, error) {
-	data, err := readFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := ParseFile(data)
-	if err != nil {
-		return nil, nil, withFile(err, path)
-	}
-	return r, data, nil
-}
-
-// withFile sets the file name of a *FileError.
-func withFile(err error, path string) error {
-	var fe *FileError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.File = path
-		return &c
-	}
-	return err
-}
-
-// readFile reads at most MaxFileSize bytes of path and refuses larger files.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	if len(data) > MaxFileSize {
-		return nil, &FileError{File: path, Err: syntaxErr(fmt.Sprintf("file larger than %d bytes", MaxFileSize))}
-	}
-	return data, nil
-}
-
-// Load reads a keyring from the file at path when path is not empty, and
-// otherwise from the short form in the environment variable [EnvVar] (see
-// [FromEnv]). It is the usual way for a server to find its keys.
-func Load(path string) (*Ring, error) {
-	if path != "" {
-		return LoadFile(path)
-	}
-	return FromEnv(EnvVar)
 }

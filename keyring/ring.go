@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -182,6 +183,30 @@ func (r *Ring) String() string {
 // formatting path reaches the secrets. It has a value receiver so that a
 // Ring held by value (a dereferenced *Ring, a struct field) prints the same.
 func (r Ring) Format(f fmt.State, verb rune) { io.WriteString(f, r.String()) }
+
+// LogValue implements [slog.LogValuer]: a Ring logs as [Ring.String],
+// with every handler.
+func (r *Ring) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// sameRing reports whether a and b hold the same keys in the same order,
+// with the same states and times. Ids stand for keys: two keys with one
+// id would be a BLAKE2b collision.
+func sameRing(a, b *Ring) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if len(a.entries) != len(b.entries) {
+		return false
+	}
+	for i, x := range a.entries {
+		y := b.entries[i]
+		if x.Key.ID() != y.Key.ID() || x.State != y.State ||
+			!x.Created.Equal(y.Created) || !x.Promoted.Equal(y.Promoted) || !x.Retired.Equal(y.Retired) {
+			return false
+		}
+	}
+	return true
+}
 
 // Source supplies the current Ring. Implementations publish new Rings
 // atomically, so that Current never returns nil or a partial Ring, and must

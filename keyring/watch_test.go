@@ -7,14 +7,18 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"satchel.dev/keyring"
 )
+
+var quiet = slog.New(slog.DiscardHandler)
 
 // ringFile returns the file text of a ring whose primary is testKey(seed)
 // and that also holds testKey(seed-1) as retired (when seed > 1).
@@ -83,6 +87,12 @@ func (rc *recorder) counts() (errs, reloads int) {
 	return len(rc.errs), len(rc.reloads)
 }
 
+func (rc *recorder) logged() string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.log.String()
+}
+
 func (rc *recorder) lastErr() error {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -92,15 +102,38 @@ func (rc *recorder) lastErr() error {
 	return rc.errs[len(rc.errs)-1]
 }
 
-// waitFor polls cond for up to 5 seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
+// within fails the test unless f returns within d of real time. It guards
+// calls that the old code blocked forever; the bound is never waited out
+// when the code is right.
+func within(t *testing.T, what string, d time.Duration, f func()) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s did not return within %v", what, d)
+	}
+}
+
+// poll is the interval of the Watchers that tests run in a synctest
+// bubble, where time is fake: its value only orders events.
+const poll = 5 * time.Millisecond
+
+// step lets one poll happen: it moves the bubble's fake clock on by one
+// interval and waits until the Watcher's goroutine has finished the
+// reload and is blocked again. Call it only inside synctest.Test.
+func step() {
+	time.Sleep(poll)
+	synctest.Wait()
+}
+
+// want fails the test unless cond holds after one more poll.
+func want(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	step()
+	if !cond() {
+		t.Fatalf("after a poll: not %s", what)
 	}
 }
 
@@ -109,44 +142,41 @@ func primaryIs(w *keyring.Watcher, k keyring.Key) func() bool {
 }
 
 func TestWatcherRenameIntoPlace(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if !primaryIs(w, testKey(t, 1))() {
-		t.Fatalf("initial ring %v", w.Current())
-	}
-	for seed := byte(2); seed <= 5; seed++ {
-		writeRename(t, path, ringFile(t, seed))
-		waitFor(t, fmt.Sprintf("primary %d", seed), primaryIs(w, testKey(t, seed)))
-	}
-	if errs, reloads := rc.counts(); errs != 0 || reloads != 4 {
-		t.Errorf("%d errors and %d reloads, want 0 and 4", errs, reloads)
-	}
-	rc.mu.Lock()
-	warned := strings.Contains(rc.log.String(), "lacks the previous primary")
-	rc.mu.Unlock()
-	if warned {
-		t.Error("warned about a rotation that kept the previous primary")
-	}
-	// A keyring that drops the primary (not something rotation does) is
-	// accepted, being valid, but the log says what it costs.
-	other, _ := keyring.FromKeys(testKey(t, 40))
-	writeRename(t, path, keyring.FormatFile(other))
-	waitFor(t, "the replacement keyring", primaryIs(w, testKey(t, 40)))
-	rc.mu.Lock()
-	warned = strings.Contains(rc.log.String(), "lacks the previous primary")
-	rc.mu.Unlock()
-	if !warned {
-		t.Error("no warning for a keyring that dropped the previous primary")
-	}
-	if w.Err() != nil {
-		t.Errorf("Err() = %v", w.Err())
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "keyring.txt")
+		writeRename(t, path, ringFile(t, 1))
+		var rc recorder
+		w, err := keyring.NewWatcher(path, rc.options(poll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if !primaryIs(w, testKey(t, 1))() {
+			t.Fatalf("initial ring %v", w.Current())
+		}
+		for seed := byte(2); seed <= 5; seed++ {
+			writeRename(t, path, ringFile(t, seed))
+			want(t, fmt.Sprintf("primary %d", seed), primaryIs(w, testKey(t, seed)))
+		}
+		if errs, reloads := rc.counts(); errs != 0 || reloads != 4 {
+			t.Errorf("%d errors and %d reloads, want 0 and 4", errs, reloads)
+		}
+		if strings.Contains(rc.logged(), "lacks the previous primary") {
+			t.Error("warned about a rotation that kept the previous primary")
+		}
+		// A keyring that drops the primary (not something rotation does) is
+		// accepted, being valid, but the log says what it costs.
+		other, _ := keyring.FromKeys(testKey(t, 40))
+		writeRename(t, path, keyring.FormatFile(other))
+		want(t, "the replacement keyring", primaryIs(w, testKey(t, 40)))
+		if !strings.Contains(rc.logged(), "lacks the previous primary") {
+			t.Error("no warning for a keyring that dropped the previous primary")
+		}
+		if w.Err() != nil {
+			t.Errorf("Err() = %v", w.Err())
+		}
+	})
 }
 
 // TestWatcherKubernetesSymlinkSwap reproduces the layout of a Secret
@@ -154,6 +184,11 @@ func TestWatcherRenameIntoPlace(t *testing.T) {
 // an update that writes a new timestamped directory, points ..data_tmp at
 // it and renames ..data_tmp over ..data.
 func TestWatcherKubernetesSymlinkSwap(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testWatcherKubernetesSymlinkSwap)
+}
+
+func testWatcherKubernetesSymlinkSwap(t *testing.T) {
 	dir := t.TempDir()
 	version := func(n int, data []byte) {
 		name := fmt.Sprintf("..2026_11_27_05_%02d_00.%09d", n, n)
@@ -183,18 +218,18 @@ func TestWatcherKubernetesSymlinkSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(5*time.Millisecond))
+	w, err := keyring.NewWatcher(path, rc.options(poll))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	for n := 2; n <= 4; n++ {
 		version(n, ringFile(t, byte(n)))
-		waitFor(t, fmt.Sprintf("version %d", n), primaryIs(w, testKey(t, byte(n))))
+		want(t, fmt.Sprintf("version %d", n), primaryIs(w, testKey(t, byte(n))))
 	}
 	// A version whose file is corrupt is refused like any other.
-	version(5, []byte(keyring.FileHeader+"\nsecret=k4.local.oops state=primary\n"))
-	waitFor(t, "an error report", func() bool { return w.Err() != nil })
+	version(5, []byte(fileHeader+"\nsecret=k4.local.oops state=primary\n"))
+	want(t, "an error report", func() bool { return w.Err() != nil })
 	if !primaryIs(w, testKey(t, 4))() {
 		t.Errorf("corrupt version replaced the ring: %v", w.Current())
 	}
@@ -204,6 +239,7 @@ func TestWatcherKubernetesSymlinkSwap(t *testing.T) {
 }
 
 func TestWatcherKeepsLastGoodRing(t *testing.T) {
+	t.Parallel()
 	good := ringFile(t, 2)
 	secrets := []string{testKey(t, 1).ExportPASERK(), testKey(t, 2).ExportPASERK(), testKey(t, 3).ExportPASERK()}
 	next := ringFile(t, 3)
@@ -260,64 +296,69 @@ func TestWatcherKeepsLastGoodRing(t *testing.T) {
 		}, 0, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "keyring.txt")
-			writeRename(t, path, good)
-			var rc recorder
-			w, err := keyring.NewWatcher(path, rc.options(3*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-
-			tc.break_(t, path)
-			waitFor(t, "an error report", func() bool { e, _ := rc.counts(); return e > 0 })
-			// Let several more polls see the same failure.
-			time.Sleep(30 * time.Millisecond)
-			if !primaryIs(w, testKey(t, 2))() || w.Current().Len() != 2 {
-				t.Fatalf("the ring changed to %v", w.Current())
-			}
-			errs, reloads := rc.counts()
-			if errs != 1 || reloads != 0 {
-				t.Errorf("%d errors and %d reloads, want 1 and 0 (a repeated failure is reported once)", errs, reloads)
-			}
-			err = rc.lastErr()
-			if w.Err() == nil || w.Err().Error() != err.Error() {
-				t.Errorf("Err() = %v, want %v", w.Err(), err)
-			}
-			if tc.notExist && !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("error %v is not ErrNotExist", err)
-			}
-			var fe *keyring.FileError
-			if tc.line > 0 || tc.field != "" {
-				if !errors.As(err, &fe) || fe.File != path || fe.Line != tc.line || fe.Field != tc.field {
-					t.Errorf("error %v: want file %s line %d field %q", err, path, tc.line, tc.field)
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "keyring.txt")
+				writeRename(t, path, good)
+				var rc recorder
+				w, err := keyring.NewWatcher(path, rc.options(poll))
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !strings.Contains(err.Error(), path) {
-				t.Errorf("error %q does not name the file", err)
-			}
-			rc.mu.Lock()
-			logged := rc.log.String()
-			rc.mu.Unlock()
-			if !strings.Contains(logged, "keeping the last good keyring") {
-				t.Errorf("log has no failure record:\n%s", logged)
-			}
-			for _, frag := range secretFragments(secrets) {
-				if strings.Contains(logged, frag) || strings.Contains(err.Error(), frag) {
-					t.Fatalf("key material in the log or error:\n%s", logged)
-				}
-			}
+				defer w.Close()
 
-			// A good file is picked up again.
-			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-				os.Remove(path)
-			}
-			os.Chmod(path, 0o600)
-			writeRename(t, path, next)
-			waitFor(t, "recovery", primaryIs(w, testKey(t, 3)))
-			if w.Err() != nil {
-				t.Errorf("Err() after recovery = %v", w.Err())
-			}
+				tc.break_(t, path)
+				want(t, "an error report", func() bool { e, _ := rc.counts(); return e > 0 })
+				// Let several more polls see the same failure.
+				for range 5 {
+					step()
+				}
+				if !primaryIs(w, testKey(t, 2))() || w.Current().Len() != 2 {
+					t.Fatalf("the ring changed to %v", w.Current())
+				}
+				errs, reloads := rc.counts()
+				if errs != 1 || reloads != 0 {
+					t.Errorf("%d errors and %d reloads, want 1 and 0 (a repeated failure is reported once)", errs, reloads)
+				}
+				err = rc.lastErr()
+				if w.Err() == nil || w.Err().Error() != err.Error() {
+					t.Errorf("Err() = %v, want %v", w.Err(), err)
+				}
+				if tc.notExist && !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("error %v is not ErrNotExist", err)
+				}
+				var fe *keyring.FileError
+				if tc.line > 0 || tc.field != "" {
+					if !errors.As(err, &fe) || fe.File != path || fe.Line != tc.line || fe.Field != tc.field {
+						t.Errorf("error %v: want file %s line %d field %q", err, path, tc.line, tc.field)
+					}
+				}
+				if !strings.Contains(err.Error(), path) {
+					t.Errorf("error %q does not name the file", err)
+				}
+				rc.mu.Lock()
+				logged := rc.log.String()
+				rc.mu.Unlock()
+				if !strings.Contains(logged, "keeping the last good keyring") {
+					t.Errorf("log has no failure record:\n%s", logged)
+				}
+				for _, frag := range secretFragments(secrets) {
+					if strings.Contains(logged, frag) || strings.Contains(err.Error(), frag) {
+						t.Fatalf("key material in the log or error:\n%s", logged)
+					}
+				}
+
+				// A good file is picked up again.
+				if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+					os.Remove(path)
+				}
+				os.Chmod(path, 0o600)
+				writeRename(t, path, next)
+				want(t, "recovery", primaryIs(w, testKey(t, 3)))
+				if w.Err() != nil {
+					t.Errorf("Err() after recovery = %v", w.Err())
+				}
+			})
 		})
 	}
 }
@@ -326,6 +367,7 @@ func TestWatcherKeepsLastGoodRing(t *testing.T) {
 // careless tool would: the half-written state is refused and the complete
 // file is picked up.
 func TestWatcherInPlaceRewrite(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	writeRename(t, path, ringFile(t, 1))
 	var rc recorder
@@ -366,6 +408,7 @@ func TestWatcherInPlaceRewrite(t *testing.T) {
 // primary, but it lacks the end line: Reload refuses it and the running
 // ring keeps K1, whose sessions would otherwise end.
 func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	data := ringFile(t, 2) // primary K2, retired K1
 	writeRename(t, path, data)
@@ -424,6 +467,7 @@ func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 // stale read error, and B's error is reported anew since the failure
 // changed.
 func TestWatcherErrAfterReadError(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	writeRename(t, path, ringFile(t, 2))
 	var rc recorder
@@ -470,6 +514,7 @@ func TestWatcherErrAfterReadError(t *testing.T) {
 }
 
 func TestNewWatcherRefusesBadFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := keyring.NewWatcher(filepath.Join(dir, "none.txt"), keyring.WatchOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
@@ -486,11 +531,13 @@ func TestNewWatcherRefusesBadFile(t *testing.T) {
 }
 
 // TestWatcherConcurrentReaders swaps the file while readers call Current:
-// every reader sees a complete Ring of one of the written versions.
+// every reader sees a complete Ring of one of the written versions. The
+// readers spin, so it runs in real time, driven by Reload.
 func TestWatcherConcurrentReaders(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	writeRename(t, path, ringFile(t, 1))
-	w, err := keyring.NewWatcher(path, keyring.WatchOptions{Interval: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	w, err := keyring.NewWatcher(path, keyring.WatchOptions{Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +549,7 @@ func TestWatcherConcurrentReaders(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var reads atomic.Int64
-	for range 4 {
+	for range 3 {
 		wg.Go(func() {
 			for !stop.Load() {
 				r := w.Current()
@@ -518,9 +565,15 @@ func TestWatcherConcurrentReaders(t *testing.T) {
 			}
 		})
 	}
-	for seed := byte(2); seed <= 20; seed++ {
+	for seed := byte(2); seed <= 10; seed++ {
+		// Let the readers see this version before the next one.
+		for n := reads.Load(); reads.Load() < n+8 && !t.Failed(); {
+			runtime.Gosched()
+		}
 		writeRename(t, path, ringFile(t, seed))
-		waitFor(t, "reload", primaryIs(w, testKey(t, seed)))
+		if err := w.Reload(); err != nil || !primaryIs(w, testKey(t, seed))() {
+			t.Fatalf("Reload of version %d: %v", seed, err)
+		}
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -530,27 +583,35 @@ func TestWatcherConcurrentReaders(t *testing.T) {
 }
 
 func TestWatcherClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal("second Close:", err)
-	}
-	writeRename(t, path, ringFile(t, 2))
-	time.Sleep(20 * time.Millisecond)
-	if !primaryIs(w, testKey(t, 1))() {
-		t.Error("a closed watcher reloaded")
-	}
-	if _, reloads := rc.counts(); reloads != 0 {
-		t.Errorf("%d reloads after Close", reloads)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "keyring.txt")
+		writeRename(t, path, ringFile(t, 1))
+		var rc recorder
+		w, err := keyring.NewWatcher(path, rc.options(poll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal("second Close:", err)
+		}
+		writeRename(t, path, ringFile(t, 2))
+		for range 5 {
+			step()
+		}
+		if !primaryIs(w, testKey(t, 1))() {
+			t.Error("a closed watcher reloaded")
+		}
+		if err := w.Reload(); err != nil || !primaryIs(w, testKey(t, 1))() {
+			t.Errorf("Reload after Close: %v, ring %v; want no error and the ring kept", err, w.Current())
+		}
+		if _, reloads := rc.counts(); reloads != 0 {
+			t.Errorf("%d reloads after Close", reloads)
+		}
+	})
 }
 
 func ExampleNewWatcher() {
@@ -575,4 +636,90 @@ func ExampleNewWatcher() {
 	var src keyring.Source = w
 	fmt.Println(src.Current().Primary().ID() == k.ID())
 	// Output: true
+}
+
+// TestWatcherCallbacksMayCallBack: OnError and OnReload call Err, Current,
+// Reload and Close of their own Watcher. The old Watcher called them with
+// its mutex held, so an OnError calling Err deadlocked. Reports made from
+// inside a callback come after it, in order.
+func TestWatcherCallbacksMayCallBack(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keyring.txt")
+	writeRename(t, path, ringFile(t, 1))
+	var (
+		w      *keyring.Watcher
+		mu     sync.Mutex
+		events []string
+	)
+	note := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, s)
+	}
+	opts := keyring.WatchOptions{
+		Interval: time.Hour, // driven by Reload
+		Logger:   quiet,
+		OnError: func(err error) {
+			if w.Err() == nil {
+				t.Error("Err() = nil inside OnError")
+			}
+			note("error")
+			// The file is still bad: the same failure, not reported again.
+			if again := w.Reload(); again == nil {
+				t.Error("Reload inside OnError succeeded on a bad file")
+			}
+		},
+		OnReload: func(r *keyring.Ring) {
+			if w.Current() != r || w.Err() != nil {
+				t.Errorf("inside OnReload: Current %v, Err %v", w.Current(), w.Err())
+			}
+			note("reload " + r.Primary().ID())
+			if err := w.Reload(); err != nil {
+				t.Errorf("Reload inside OnReload: %v", err)
+			}
+		},
+	}
+	var err error
+	w, err = keyring.NewWatcher(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "Reload of a bad file", 5*time.Second, func() {
+		writeRename(t, path, []byte("garbage\n"))
+		if w.Reload() == nil {
+			t.Error("garbage accepted")
+		}
+	})
+	within(t, "Reload of a good file", 5*time.Second, func() {
+		writeRename(t, path, ringFile(t, 2))
+		if err := w.Reload(); err != nil {
+			t.Error(err)
+		}
+	})
+	mu.Lock()
+	got := strings.Join(events, ", ")
+	mu.Unlock()
+	if wantEvents := "error, reload " + testKey(t, 2).ID(); got != wantEvents {
+		t.Errorf("events %q, want %q", got, wantEvents)
+	}
+	w.Close()
+
+	// Close from inside a callback returns, and nothing is reported or
+	// published afterwards.
+	var w2 *keyring.Watcher
+	var errs atomic.Int32
+	w2, err = keyring.NewWatcher(path, keyring.WatchOptions{Interval: time.Hour, Logger: quiet,
+		OnError: func(error) { errs.Add(1); w2.Close() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "Close inside OnError", 5*time.Second, func() {
+		writeRename(t, path, []byte("garbage\n"))
+		w2.Reload()
+		writeRename(t, path, ringFile(t, 3))
+		w2.Reload()
+	})
+	if errs.Load() != 1 || !primaryIs(w2, testKey(t, 2))() {
+		t.Errorf("after Close in OnError: %d errors reported, ring %v", errs.Load(), w2.Current())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +14,26 @@ import (
 )
 
 // BenchmarkHandler measures whole requests through the middleware on the
-// three shared payloads, with the baselines they are compared to in the
-// same run:
+// shared payloads (benchfix.Payloads, and benchfix.Typed, whose cart is a
+// []benchfix.Item struct slice or a slice of maps), with the baselines
+// they are compared to in the same run:
 //
 //	op=full        open the cookie, one Set, seal, Set-Cookie
 //	op=read        open the cookie and read one value; no Set-Cookie
+//	op=set-all     open the cookie, Set every value of the payload as a
+//	               handler holds them (structs for -struct), seal
+//	op=decode-cart open the cookie and Decode the cart into []benchfix.Item
+//	               (the -struct payloads only)
 //	op=bare        the same httptest request and recorder without the middleware
 //	op=floor-open  the v4.local primitives alone opening the same plaintext
 //	op=floor-seal  the v4.local primitives alone sealing it
 //
-// The large payload needs two cookies (3 KB of JSON is about 4.2 KB
+// The large payloads need two cookies (3 KB of JSON is about 4.2 KB
 // sealed), so every case runs with MaxChunks 2; small and typical fit in
 // one cookie and never chunk.
 func BenchmarkHandler(b *testing.B) {
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	for _, p := range benchfix.Payloads {
+	for _, p := range slices.Concat(benchfix.Payloads, benchfix.Typed) {
 		b.Run("p="+p.Name, func(b *testing.B) {
 			ring := newRing(b, newKey(b))
 			m := newManager(b, ring, middleware.Config{MaxChunks: 2, Now: func() time.Time { return now }})
@@ -61,6 +67,20 @@ func BenchmarkHandler(b *testing.B) {
 				}
 				io.WriteString(w, "ok")
 			}))
+			vals := p.Values()
+			setAll := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := middleware.Get(r)
+				for k, v := range vals {
+					s.Set(k, v)
+				}
+				io.WriteString(w, "ok")
+			}))
+			decodeCart := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if cart, err := middleware.Decode[[]benchfix.Item](middleware.Get(r), "cart"); err != nil || len(cart) == 0 {
+					b.Fatal("cart lost")
+				}
+				io.WriteString(w, "ok")
+			}))
 			bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "ok")
 			})
@@ -78,10 +98,24 @@ func BenchmarkHandler(b *testing.B) {
 				b.Fatal("read-only request wrote a cookie")
 			}
 
-			for _, c := range []struct {
+			if w := request(setAll); len(w.Result().Cookies()) == 0 {
+				b.Fatal("set-all request wrote no cookie")
+			}
+			ops := []struct {
 				op string
 				h  http.Handler
-			}{{"full", full}, {"read", read}, {"bare", bare}} {
+			}{{"full", full}, {"read", read}, {"set-all", setAll}}
+			if strings.HasSuffix(p.Name, "-struct") {
+				ops = append(ops, struct {
+					op string
+					h  http.Handler
+				}{"decode-cart", decodeCart})
+			}
+			ops = append(ops, struct {
+				op string
+				h  http.Handler
+			}{"bare", bare})
+			for _, c := range ops {
 				b.Run("op="+c.op, func(b *testing.B) {
 					b.ReportAllocs()
 					for b.Loop() {

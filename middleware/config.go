@@ -1,14 +1,14 @@
 package middleware
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"satchel.dev/token"
 )
 
 // Defaults that a zero [Config] stands for.
@@ -23,17 +23,28 @@ const (
 	// DefaultMaxAge is the absolute lifetime of a session, as in Starlette.
 	DefaultMaxAge = 14 * 24 * time.Hour
 	// DefaultLeeway is the clock skew between servers that a zero
-	// [Config.Leeway] tolerates. Servers in a fleet disagree by
-	// milliseconds to seconds even under NTP; without leeway a cookie
-	// sealed by a server whose clock runs ahead would be refused, as not
-	// yet valid, by one whose clock runs behind, logging the user out.
-	DefaultLeeway = time.Minute
-	// CookieLimit is the largest "name=value" that browsers keep for one
-	// cookie. A longer cookie is dropped without a word, so satchel refuses
-	// to send one.
+	// [Config.Leeway] tolerates: [token.DefaultLeeway], one minute.
+	// Servers in a fleet disagree by milliseconds to seconds even under
+	// NTP; without leeway a cookie sealed by a server whose clock runs
+	// ahead would be refused, as not yet valid, by one whose clock runs
+	// behind, logging the user out.
+	DefaultLeeway = token.DefaultLeeway
+	// CookieLimit is 4096 bytes, the largest "name=value" that browsers
+	// keep for one cookie (RFC 6265bis; the same number as
+	// [token.DefaultMaxSize]). A longer cookie is dropped without a word.
+	// The middleware keeps a wider margin: each cookie's whole Set-Cookie
+	// header line, "Set-Cookie: " and the attributes included, stays
+	// within CookieLimit, because some front-end proxies drop every cookie
+	// of a response with a longer line. A session that does not fit is
+	// never sent: the ErrorHandler receives [ErrTooLarge].
 	CookieLimit = 4096
 	// MaxChunksLimit bounds [Config.MaxChunks].
 	MaxChunksLimit = 8
+
+	// maxLifetimeLimit bounds MaxAge and MaxLifetime: browsers cap a
+	// cookie's lifetime at 400 days (RFC 6265bis), so a longer session
+	// would be lost from the browser before its token expires.
+	maxLifetimeLimit = 400 * 24 * time.Hour
 )
 
 // Config configures a [Manager]. The zero value is the secure default:
@@ -71,14 +82,26 @@ type Config struct {
 	Insecure bool
 
 	// MaxAge is the absolute lifetime of a session, counted from its
-	// creation or its last [Session.Renew]; no activity extends it. Zero
-	// means [DefaultMaxAge]. It must be at least one second.
+	// start: its first save, or the last [Session.Restart]. No activity
+	// extends it, and [Session.Renew] keeps it. [Session.SetLifetime]
+	// gives one session another lifetime, up to MaxLifetime. Zero means
+	// [DefaultMaxAge]. It must be at least one second. Shortening it also
+	// ends sessions sealed earlier that are already older.
 	MaxAge time.Duration
 
+	// MaxLifetime bounds the lifetime [Session.SetLifetime] may give one
+	// session, for "remember me" sessions that outlive MaxAge. Zero means
+	// MaxAge: SetLifetime can then only shorten a session. It must not be
+	// below MaxAge. Lowering it also ends sessions sealed earlier with a
+	// longer lifetime that are already older.
+	MaxLifetime time.Duration
+
 	// IdleTimeout, when positive, also ends a session that saw no request
-	// for this long. Each request that finds the idle window half used
-	// refreshes the cookie, never past the absolute deadline. Zero turns
-	// idle expiry off. It must not exceed MaxAge.
+	// for this long, counted from the last time its cookie was written
+	// (the token's iat), so it applies to cookies sealed before it was
+	// set or shortened too. Each request that finds the idle window half
+	// used refreshes the cookie, never past the absolute deadline. Zero
+	// turns idle expiry off. It must not exceed MaxAge.
 	IdleTimeout time.Duration
 
 	// Leeway tolerates clock skew between servers when checking a token's
@@ -87,7 +110,9 @@ type Config struct {
 	// and MaxAge are enforced up to Leeway late. Zero means
 	// [DefaultLeeway]; set a negative value, e.g. -1, to allow no skew at
 	// all. Keep it at least the worst skew between your servers, and use
-	// the same value as the rotation policy's Leeway.
+	// the same value as the rotation policy's Leeway. [New] refuses a
+	// value above [token.MaxLeeway] (five minutes): a larger one would keep
+	// expired cookies alive for longer than clock skew explains.
 	Leeway time.Duration
 
 	// Now is the clock; nil means [time.Now]. Tests inject a fake one.
@@ -99,16 +124,31 @@ type Config struct {
 	// another Audience does not open even under the same keys.
 	Audience string
 
-	// Revoked, when set, is called with every session that opened from a
-	// valid cookie, before the handler runs, and again before such a
-	// session is written back. Returning true discards the session: the
-	// handler sees an empty one and, at write time, nothing is saved.
-	// It lets an application end sessions early despite keeping no server
-	// state per session: compare [Session.Created] with a per-user
-	// "sessions valid since" time, or a session epoch stored in the
-	// session with the user's current one. It must not change the session
-	// and must be safe for concurrent use.
-	Revoked func(ctx context.Context, s *Session) bool
+	// Revocations, when set, is consulted for every session opened from a
+	// valid cookie, before the handler runs, and again just before the
+	// response writes that session back (renewed or not), so that a
+	// logout recorded meanwhile wins over every request still in flight.
+	// A revoked session gives the handler an empty one, and a revoked
+	// session about to be written back is dropped and its cookie deleted.
+	// When a request destroys or renews a session it opened, the old id is
+	// recorded with RevokeSession before the response is written; if that
+	// fails, the response carries no cookie change and the ErrorHandler
+	// receives an error wrapping [ErrRevocation]. Nil means sessions end
+	// only when their token expires.
+	Revocations Revocations
+
+	// Import, when set, adopts a session cookie written by another library
+	// (see [Importer]) when the request carries no valid session of this
+	// Manager and does carry a cookie named as the one [Importer.Expire]
+	// deletes. Adopted values become the session and are sealed into this
+	// Manager's cookie in the same response, which also deletes the legacy
+	// cookie. A legacy cookie that is forged, expired or unreadable gives
+	// an empty session and a log line, and is deleted too. Import never
+	// causes an error response and never adopts part of a session. The
+	// legacy cookie is also deleted from any request that carries it next
+	// to a valid session of this Manager, so that a logout cannot bring the
+	// legacy session back.
+	Import Importer
 
 	// MaxChunks, when greater than one, lets a session that does not fit
 	// in one cookie spread over up to MaxChunks cookies named Name,
@@ -119,8 +159,9 @@ type Config struct {
 
 	// ErrorHandler is called when the session cannot be saved: the sealed
 	// session exceeds the cookie size ([ErrTooLarge]), a value cannot be
-	// encoded, or a change arrived after the response headers were sent
-	// ([ErrLateChange]). For every error but ErrLateChange the headers can
+	// encoded, the sign-out of a destroyed or renewed session could not be
+	// recorded ([ErrRevocation]), or a change arrived after the response
+	// headers were sent ([ErrLateChange]). For every error but ErrLateChange the headers can
 	// still change: if the ErrorHandler writes a response, whatever the
 	// handler writes afterwards is discarded; if it writes nothing, the
 	// handler's response goes out without the cookie. For ErrLateChange it
@@ -135,14 +176,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// errConfig is wrapped by every error from New about the Config.
-var errConfig = errors.New("middleware: invalid config")
-
 // normalize fills in the defaults and checks every rule; it returns the
 // completed copy.
 func (c Config) normalize() (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
-		return Config{}, fmt.Errorf("%w: "+format, append([]any{errConfig}, args...)...)
+		return Config{}, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 	}
 	if c.Name == "" {
 		c.Name = DefaultName
@@ -197,6 +235,18 @@ func (c Config) normalize() (Config, error) {
 	if c.MaxAge < time.Second {
 		return bad("MaxAge %v is below one second", c.MaxAge)
 	}
+	if c.MaxAge > maxLifetimeLimit {
+		return bad("MaxAge %v exceeds %v, the longest browsers keep a cookie", c.MaxAge, maxLifetimeLimit)
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = c.MaxAge
+	}
+	if c.MaxLifetime < c.MaxAge {
+		return bad("MaxLifetime %v is below MaxAge %v", c.MaxLifetime, c.MaxAge)
+	}
+	if c.MaxLifetime > maxLifetimeLimit {
+		return bad("MaxLifetime %v exceeds %v", c.MaxLifetime, maxLifetimeLimit)
+	}
 	if c.IdleTimeout < 0 {
 		return bad("IdleTimeout %v is negative", c.IdleTimeout)
 	}
@@ -211,6 +261,8 @@ func (c Config) normalize() (Config, error) {
 		c.Leeway = DefaultLeeway
 	case c.Leeway < 0:
 		c.Leeway = 0 // none, as asked
+	case c.Leeway > token.MaxLeeway:
+		return bad("Leeway %v exceeds token.MaxLeeway (%v)", c.Leeway, token.MaxLeeway)
 	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")
@@ -220,9 +272,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
-	}
-	if c.MaxChunks > 1 && len(c.Name)+len(".0=")+2 >= CookieLimit/2 {
-		return bad("cookie name is too long to chunk")
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	tests := []struct {
 		name string
@@ -40,6 +43,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"audience not utf8", middleware.Config{Audience: "\xff"}, "UTF-8"},
 		{"too many chunks", middleware.Config{MaxChunks: middleware.MaxChunksLimit + 1}, "MaxChunks"},
 		{"negative chunks", middleware.Config{MaxChunks: -1}, "MaxChunks"},
+		{"leeway past token.MaxLeeway", middleware.Config{Leeway: token.MaxLeeway + time.Second}, "MaxLeeway"},
+		{"max lifetime below max age", middleware.Config{MaxAge: time.Hour, MaxLifetime: time.Minute}, "below MaxAge"},
+		{"max age past 400 days", middleware.Config{MaxAge: 401 * 24 * time.Hour}, "exceeds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,11 +59,25 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
 			}
+			if !errors.Is(err, middleware.ErrConfig) {
+				t.Errorf("error %q does not wrap ErrConfig", err)
+			}
 		})
+	}
+	// The bounds themselves are accepted.
+	for _, cfg := range []middleware.Config{
+		{Leeway: token.MaxLeeway},
+		{MaxAge: 400 * 24 * time.Hour},
+		{MaxAge: time.Hour, MaxLifetime: 400 * 24 * time.Hour},
+	} {
+		if _, err := middleware.New(ring, cfg); err != nil {
+			t.Errorf("New(%+v): %v", cfg, err)
+		}
 	}
 }
 
 func TestNewRefusesMissingKeyring(t *testing.T) {
+	t.Parallel()
 	if _, err := middleware.New(nil, middleware.Config{}); err == nil {
 		t.Error("New(nil) succeeded")
 	}
@@ -89,6 +109,7 @@ func setCookieFor(t *testing.T, cfg middleware.Config) *http.Cookie {
 }
 
 func TestConfigAttributes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  middleware.Config
@@ -120,6 +141,7 @@ func TestConfigAttributes(t *testing.T) {
 }
 
 func TestConfigIsCopied(t *testing.T) {
+	t.Parallel()
 	cfg := middleware.Config{Name: "first", Now: func() time.Time { return t0 }}
 	m := newManager(t, newRing(t, newKey(t)), cfg)
 	cfg.Name = "second"
@@ -138,6 +160,7 @@ func TestConfigIsCopied(t *testing.T) {
 // on B under the zero Config, thanks to DefaultLeeway, and is refused as
 // not yet valid when B allows less skew than that, or none.
 func TestLeewayToleratesClockSkew(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	ahead := newManager(t, ring, middleware.Config{Now: func() time.Time { return t0.Add(2 * time.Second) }})
 	rec := httptest.NewRecorder()
@@ -188,6 +211,7 @@ func TestLeewayToleratesClockSkew(t *testing.T) {
 // DefaultLeeway after its deadline, never longer, and a change made
 // within that minute cannot extend the session: the cookie is deleted.
 func TestExpiryLeeway(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
 	hs.get("/set?user=ada")
 	hs.clock.Advance(time.Hour + middleware.DefaultLeeway - time.Second)
@@ -203,5 +227,33 @@ func TestExpiryLeeway(t *testing.T) {
 	hs.clock.Advance(time.Second)
 	if r := hs.get("/get?k=user"); r.body != "<none>" {
 		t.Fatalf("past the deadline plus the leeway: %q", r.body)
+	}
+}
+
+// The implicit assertion's bytes are a wire format: code in another
+// language must reproduce them to open a session token. These vectors pin
+// the rules in ImplicitAssertion's documentation.
+func TestImplicitAssertionBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, aud, want string }{
+		{"__Host-session", "", `{"satchel":"session","cookie":"__Host-session","aud":""}`},
+		{"sid", "shop", `{"satchel":"session","cookie":"sid","aud":"shop"}`},
+		{"s", "a\"b\\c\n\r\t\x01\x1f é</>&\u2028\u2029", `{"satchel":"session","cookie":"s","aud":"a\"b\\c\n\r\t\u0001\u001f é</>&\u2028\u2029"}`},
+	}
+	for _, tt := range tests {
+		if got := string(middleware.ImplicitAssertion(tt.name, tt.aud)); got != tt.want {
+			t.Errorf("ImplicitAssertion(%q, %q)\n got %s\nwant %s", tt.name, tt.aud, got, tt.want)
+		}
+	}
+	// A Manager binds exactly these bytes: its token opens under them.
+	ring := newRing(t, newKey(t))
+	m := newManager(t, ring, middleware.Config{Name: "sid", Audience: "shop", Now: func() time.Time { return t0 }})
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("k", "v")
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	tok := rec.Result().Cookies()[0].Value
+	if _, err := token.Open(ring, tok, []byte(tests[1].want), &token.Options{Now: func() time.Time { return t0 }}); err != nil {
+		t.Errorf("the token does not open under the documented bytes: %v", err)
 	}
 }

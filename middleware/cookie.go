@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 )
@@ -11,6 +12,9 @@ import (
 // into n pieces: the first cookie (Name) holds "<n>~" and the first piece,
 // cookie Name.i holds piece i. The count in the first cookie means a stale
 // extra chunk left behind by a lost response cannot corrupt the token.
+
+// headerPrefix starts every Set-Cookie header line on the wire.
+const headerPrefix = "Set-Cookie: "
 
 // chunkMark is the prefix of a chunked session's first cookie.
 func chunkMark(n string) string { return n + "~" }
@@ -27,12 +31,12 @@ func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why st
 	for _, line := range h["Cookie"] {
 		for line != "" {
 			var part string
-			part, line, _ = cut(line, ';')
-			part = trimSpace(part)
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
 			if len(part) < len(name) || part[:len(name)] != name {
 				continue
 			}
-			k, v, _ := cut(part, '=')
+			k, v, _ := strings.Cut(part, "=")
 			i := 0
 			if k != name {
 				if !chunked || len(k) != len(name)+2 || k[len(name)] != '.' {
@@ -88,12 +92,27 @@ func (m *Manager) readCookies(h http.Header) (tok string, present uint16, why st
 	return b.String(), present, ""
 }
 
+// hasCookie reports whether the Cookie headers h hold a cookie named name.
+func hasCookie(h http.Header, name string) bool {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, _, _ := strings.Cut(textproto.TrimString(part), "=")
+			if k == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // addTokenCookies adds to h the Set-Cookie values that store tok for
 // maxAge seconds, and those that remove any of the request's chunk
 // cookies that the new token no longer uses. The caller has checked
 // len(tok) <= m.limit.
 func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, maxAge int64, present uint16) {
-	if len(m.names[0])+1+len(tok) <= CookieLimit {
+	if len(tok) <= m.room[0] {
 		addValue(h, "Set-Cookie", m.setCookie(m.names[0], "", tok, maxAge), &w.setCookie)
 		m.addRemovals(w, h, present, 1)
 		return
@@ -102,7 +121,7 @@ func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, 
 	var pieces [MaxChunksLimit]string
 	n := 0
 	for rest := tok; rest != ""; n++ {
-		room := CookieLimit - len(m.names[n]) - 1
+		room := m.room[n]
 		if n == 0 {
 			room -= len(chunkMark("2"))
 		}
@@ -121,19 +140,25 @@ func (m *Manager) addTokenCookies(w *responseWriter, h http.Header, tok string, 
 }
 
 // setCookie returns the Set-Cookie value "name=prefix+value; Max-Age=N"
-// followed by the cookie attributes, built in one allocation.
+// followed by the cookie attributes, built in one allocation. A negative
+// maxAge leaves Max-Age out: a browser-session cookie.
 func (m *Manager) setCookie(name, prefix, value string, maxAge int64) string {
 	const ageAttr = "; Max-Age="
 	var num [20]byte
-	age := strconv.AppendInt(num[:0], maxAge, 10)
+	var age []byte
+	if maxAge >= 0 {
+		age = strconv.AppendInt(num[:0], maxAge, 10)
+	}
 	var b strings.Builder
 	b.Grow(len(name) + 1 + len(prefix) + len(value) + len(ageAttr) + len(age) + len(m.attrs))
 	b.WriteString(name)
 	b.WriteByte('=')
 	b.WriteString(prefix)
 	b.WriteString(value)
-	b.WriteString(ageAttr)
-	b.Write(age)
+	if maxAge >= 0 {
+		b.WriteString(ageAttr)
+		b.Write(age)
+	}
 	b.WriteString(m.attrs)
 	return b.String()
 }
@@ -147,25 +172,4 @@ func (m *Manager) addRemovals(w *responseWriter, h http.Header, present uint16, 
 			addValue(h, "Set-Cookie", m.removals[i], &w.setCookie)
 		}
 	}
-}
-
-// cut is strings.Cut on a byte.
-func cut(s string, sep byte) (before, after string, found bool) {
-	if i := strings.IndexByte(s, sep); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
-}
-
-func indexByte(s string, c byte) int { return strings.IndexByte(s, c) }
-
-// trimSpace trims ASCII spaces and tabs, as net/http does for cookies.
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -33,23 +33,32 @@
 // # Sessions
 //
 // [Session] has the methods of a map ([Session.Get], [Session.Set],
-// [Session.Delete], [Session.Clear], [Session.Keys], [Session.Len],
-// [Session.Values]), typed getters ([Session.GetString],
-// [Session.GetInt64], [Session.GetBool], [Session.GetTime]), [Decode]
-// into any type, one-time messages ([Session.Flash], [Session.Pop]), and
-// the session's identity: [Session.ID], [Session.Renew] (call it at login)
-// and [Session.Destroy] (at logout).
+// [Session.Delete], [Session.Pop], [Session.Clear], [Session.Keys],
+// [Session.Len], [Session.Values]), typed getters ([Session.GetString],
+// [Session.GetInt], [Session.GetInt64], [Session.GetFloat64],
+// [Session.GetBool], [Session.GetTime]), [Decode] into any type, one-time
+// messages with an optional category ([Session.Flash],
+// [Session.FlashCategory], [Session.Flashes]), kept apart from the
+// values, and the session's identity: [Session.ID], [Session.SetSubject]
+// (the user, at login), [Session.Renew] (call it at login; it keeps the
+// absolute deadline) or [Session.Restart] (a login that also restarts
+// it), and [Session.Destroy] (at logout).
 //
-// Values keep their JSON form from the cookie until a getter reads them,
-// and values the handler does not change are written back byte for byte;
-// integers that fit an int64 keep every digit.
+// Every value is held as JSON: [Session.Set] encodes it at once, and a
+// value reads back as the same Go type in the request that set it and in
+// every later one (integers as int64, other numbers as float64, structs
+// as map[string]any unless read with [Decode], which matches field names
+// exactly, case included). Values the handler does not change are written
+// back byte for byte; integers that fit an int64 keep every digit.
 //
 // # When a cookie is written
 //
 // A response carries a Set-Cookie header only when:
 //
 //   - the session changed ([Session.Set], [Session.Delete], [Session.Clear],
-//     [Session.Flash], a [Session.Pop] that removed messages);
+//     [Session.SetSubject], [Session.SetLifetime], [Session.SetBrowserOnly],
+//     [Session.Flash], a [Session.Pop] or [Session.Flashes] that removed
+//     something);
 //   - it was renewed or destroyed (a destroyed or emptied session deletes
 //     the cookie);
 //   - the cookie was sealed with a key that is no longer the primary one,
@@ -59,9 +68,12 @@
 //     half window and never past the absolute deadline.
 //
 // An unchanged session costs no header. Every Set-Cookie goes with
-// "Vary: Cookie" and, unless the handler chose no-store, private or
-// no-cache, Cache-Control: no-cache="Set-Cookie" so that shared caches do
-// not hand the cookie to someone else. A response that read the session
+// "Vary: Cookie" and a Cache-Control that keeps shared caches from storing
+// it and handing the cookie to someone else: "private" when the handler
+// set no Cache-Control, and otherwise no-cache="Set-Cookie" appended to
+// the handler's policy unless that already holds an unqualified private,
+// no-store or no-cache, or a no-cache naming Set-Cookie. A response that
+// read the session
 // also gets "Vary: Cookie". The cookie's Max-Age is the token's remaining
 // life.
 //
@@ -89,6 +101,29 @@
 // Nothing the package logs or returns contains a session value, a token or
 // key material.
 //
+// # Lifetimes
+//
+// A session ends at the first of three limits:
+//
+//   - its absolute deadline: its start plus its lifetime, [Config.MaxAge]
+//     by default. The start is the first save; [Session.Renew] keeps it,
+//     so renewing never extends a session, and [Session.Restart] (for a
+//     login) restarts it. [Session.SetLifetime] gives one session another
+//     lifetime, up to [Config.MaxLifetime], for "remember me";
+//   - its idle timeout, when [Config.IdleTimeout] is set: the time since
+//     its cookie was last written, whatever the lifetime;
+//   - its token's exp, which is the earlier of the two as they stood when
+//     the cookie was written. A server whose Config is now stricter (a
+//     shorter MaxAge, MaxLifetime or IdleTimeout) applies its own limits
+//     to older cookies too.
+//
+// The cookie's Max-Age is the token's remaining life, except for a
+// browser-session cookie ([Session.SetBrowserOnly]), which has none: the
+// browser drops it when it closes, and the token still expires as above.
+// The start, a lifetime other than MaxAge and the browser-session choice
+// travel in the token as the claims satchel_start, satchel_lifetime and
+// satchel_browser, written only when they differ from the defaults.
+//
 // # Expiry, rotation and revocation
 //
 // Every token carries its expiry, the session's creation time and id; the
@@ -97,12 +132,23 @@
 // primary; once the key leaves the ring, the token is refused.
 //
 // Sessions are stateless, so a copy of a cookie stays valid until it
-// expires even after logout. [Config.Revoked] closes that gap: it sees
-// every session that opens and every session about to be written back,
-// and can compare [Session.Created] or a session epoch with a per-user
-// record. With it, a logout also wins over a slower request of the same
-// session still in flight, which would otherwise write the old session
-// back.
+// expires even after logout. [Config.Revocations] closes that gap with a
+// small server-side record of signed-out session ids and per-subject
+// "signed out everywhere" marks ([Session.SetSubject] names the user): it
+// is consulted for every session that opens and every session about to
+// be written back, and [Session.Destroy] and [Session.Renew] record the
+// old id in it. With it, a logout also wins over a slower request of the
+// same session still in flight, which would otherwise write the old
+// session back.
+//
+// # Several sessions, and adopting another library's
+//
+// Several Managers with different cookie names can wrap one handler (a
+// long-lived preferences cookie next to the login session, say); each
+// finds its own session with [Manager.Get], and the package-level [Get]
+// returns the innermost one. [Config.Import] adopts a session cookie
+// written by another library, so that switching to satchel logs nobody
+// out.
 //
 // # Concurrency
 //

@@ -1,12 +1,14 @@
 package middleware_test
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
@@ -109,22 +111,24 @@ func ExampleSession_Flash() {
 		s := middleware.Get(r)
 		if r.URL.Path == "/save" {
 			s.Flash("Saved.")
+			s.FlashCategory("warning", "Your card expires soon.")
 			return
 		}
-		fmt.Fprintf(w, "%q", s.Pop())
+		for _, f := range s.Flashes() {
+			fmt.Fprintf(w, "%s: %s\n", cmp.Or(f.Category, "info"), f.Message)
+		}
 	}))
 
 	cookie := sessionCookie(serve(h, "/save", ""))
 	first := serve(h, "/", cookie)
-	fmt.Println(first.Body.String())
-	// Pop emptied the session, so the response deletes the cookie; a
-	// browser would now send none.
+	fmt.Print(first.Body.String())
+	// Showing the messages emptied the session, so the response deletes
+	// the cookie; a browser would now send none.
 	fmt.Println(first.Result().Cookies()[0].MaxAge < 0)
-	fmt.Println(serve(h, "/", "").Body.String())
 	// Output:
-	// ["Saved."]
+	// info: Saved.
+	// warning: Your card expires soon.
 	// true
-	// []
 }
 
 func ExampleDecode() {
@@ -158,3 +162,46 @@ func ExampleDecode() {
 type stdout struct{}
 
 func (stdout) Write(p []byte) (int, error) { fmt.Print(string(p)); return len(p), nil }
+
+// Two Managers with different cookies wrap one handler: a long-lived
+// preferences cookie and the login session. Each finds its own session;
+// middleware.Get returns the innermost one's.
+func ExampleManager_Get() {
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	prefs, _ := middleware.New(ring, middleware.Config{Name: "__Host-prefs", MaxAge: 365 * 24 * time.Hour})
+	login, _ := middleware.New(ring, middleware.Config{})
+	h := prefs.Handler(login.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefs.Get(r).Set("theme", "dark")
+		login.Get(r).Set("user", "ada")
+		fmt.Println(middleware.Get(r) == login.Get(r))
+	})))
+	for _, c := range serve(h, "/", "").Result().Cookies() {
+		fmt.Println(c.Name, c.MaxAge)
+	}
+	// Output:
+	// true
+	// __Host-session 1209600
+	// __Host-prefs 31536000
+}
+
+// A "remember me" box at login: the session lives 30 days instead of
+// MaxAge's default, within the MaxLifetime the Config allows.
+func ExampleSession_SetLifetime() {
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	sessions, _ := middleware.New(ring, middleware.Config{MaxAge: 24 * time.Hour, MaxLifetime: 30 * 24 * time.Hour})
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		s.Restart() // a login: new id, fresh lifetime
+		s.SetSubject("user-42")
+		if r.FormValue("remember") == "on" {
+			s.SetLifetime(30 * 24 * time.Hour)
+		}
+	}))
+	fmt.Println(serve(h, "/login", "").Result().Cookies()[0].MaxAge)
+	fmt.Println(serve(h, "/login?remember=on", "").Result().Cookies()[0].MaxAge)
+	// Output:
+	// 86400
+	// 2592000
+}

@@ -235,22 +235,28 @@ func kv() http.Handler {
 	return mux
 }
 
-// sealFor seals data as m would, with the given key, times and id.
-func sealFor(t testing.TB, m *middleware.Manager, key keyring.Key, created, exp time.Time, id string, data map[string]any) string {
+// implicit is what a Manager with the default cookie name and no
+// Audience binds into its tokens.
+var implicit = middleware.ImplicitAssertion(cookieName, "")
+
+// sealFor seals data as a Manager with the default cookie name and no
+// Audience would, with the given key, times and id.
+func sealFor(t testing.TB, key keyring.Key, created, exp time.Time, id string, data map[string]any) string {
 	t.Helper()
 	tok, err := token.Seal(key, &token.Claims{
 		Expiry: exp, IssuedAt: created, NotBefore: created, ID: id, Data: data,
-	}, m.Implicit(), nil)
+	}, implicit, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
 }
 
-// openToken opens a cookie value as m would, at now.
-func openToken(t testing.TB, m *middleware.Manager, ring *keyring.Ring, tok string, now time.Time) *token.Claims {
+// openToken opens a cookie value as a Manager with the default cookie
+// name and no Audience would, at now.
+func openToken(t testing.TB, ring *keyring.Ring, tok string, now time.Time) *token.Opened {
 	t.Helper()
-	c, err := token.Open(ring, tok, m.Implicit(), &token.Options{MaxSize: 1 << 16, Now: func() time.Time { return now }})
+	c, err := token.Open(ring, tok, implicit, &token.Options{MaxSize: 1 << 16, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -2,12 +2,14 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"satchel.dev/internal/jsonx"
@@ -25,8 +27,13 @@ type Manager struct {
 	attrs    string // "; Path=/; HttpOnly; Secure; SameSite=Lax", Domain too
 	names    []string
 	removals []string      // the Set-Cookie values that delete names[i]
+	room     []int         // longest value that fits in cookie names[i]
 	limit    int           // longest token that fits the allowed cookies
 	opts     token.Options // limits and clock for Open and Seal
+	key      *contextKey   // this Manager's own context key
+
+	legacyName   string // the cookie Config.Import reads, if set
+	legacyExpire string // the Set-Cookie value that deletes it
 }
 
 // New returns a Manager that seals sessions with the primary key of
@@ -43,7 +50,7 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{src: src, cfg: c}
+	m := &Manager{src: src, cfg: c, key: &contextKey{c.Name}}
 
 	m.implicit = ImplicitAssertion(c.Name, c.Audience)
 
@@ -65,33 +72,80 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 	}
 	m.attrs = attrs
 
+	// Each cookie's whole Set-Cookie header line stays within CookieLimit:
+	// some front-end proxies drop every cookie of a response that has a
+	// longer line. room[i] is what is left for the value of cookie i once
+	// the line's fixed parts are counted, the longest Max-Age included.
+	ageDigits := len(strconv.FormatInt(int64(c.MaxLifetime/time.Second)+1, 10))
 	m.names = make([]string, c.MaxChunks)
 	m.removals = make([]string, c.MaxChunks)
+	m.room = make([]int, c.MaxChunks)
 	for i := range m.names {
 		m.names[i] = c.Name
 		if i > 0 {
 			m.names[i] += "." + strconv.Itoa(i)
 		}
 		m.removals[i] = m.names[i] + "=; Max-Age=0" + attrs
+		m.room[i] = CookieLimit - len(headerPrefix) - len(m.names[i]) - len("=") -
+			len("; Max-Age=") - ageDigits - len(attrs)
+		if m.room[i] < CookieLimit/2 {
+			return nil, fmt.Errorf("%w: cookie name, path and domain leave less than half of the %d-byte Set-Cookie line for the session", ErrConfig, CookieLimit)
+		}
 	}
-	if c.MaxChunks == 1 {
-		m.limit = CookieLimit - len(c.Name) - 1
-	} else {
+	m.limit = m.room[0]
+	if c.MaxChunks > 1 {
 		m.limit = -len(chunkMark("2"))
-		for _, n := range m.names {
-			m.limit += CookieLimit - len(n) - 1
+		for _, r := range m.room {
+			m.limit += r
 		}
 	}
 	m.opts = token.Options{MaxSize: m.limit, Leeway: c.Leeway, Now: c.Now}
+	if c.Leeway == 0 {
+		m.opts.Leeway = -1 // none, in token's convention
+	}
+	if c.Import != nil {
+		ck := c.Import.Expire()
+		if ck == nil {
+			return nil, fmt.Errorf("%w: Import.Expire returned no cookie", ErrConfig)
+		}
+		if err := ck.Valid(); err != nil {
+			return nil, fmt.Errorf("%w: Import.Expire: %v", ErrConfig, err)
+		}
+		for _, n := range m.names {
+			if ck.Name == n {
+				// One Cookie header cannot tell the two apart.
+				return nil, fmt.Errorf("%w: the legacy cookie and the session cookie are both named %q", ErrConfig, n)
+			}
+		}
+		del := *ck
+		del.Value, del.MaxAge, del.Expires = "", -1, time.Time{}
+		m.legacyName, m.legacyExpire = ck.Name, del.String()
+	}
 	return m, nil
 }
 
 // ImplicitAssertion returns the bytes a Manager with this cookie name and
-// [Config.Audience] authenticates with every token it seals and opens: a
-// small JSON object, {"satchel":"session","cookie":NAME,"aud":AUDIENCE},
-// so that no two (name, audience) pairs share an encoding. Tools that open
-// the middleware's tokens outside a Manager (the satchel CLI's inspect)
-// pass it to [token.Open].
+// [Config.Audience] authenticates with every token it seals and opens (the
+// PASETO implicit assertion), so that a token moved to another cookie or
+// another application does not open. Tools that open the middleware's
+// tokens outside a Manager (the satchel CLI's inspect, or code in another
+// language) pass the same bytes to [token.Open] or their PASETO library.
+//
+// The bytes are exactly
+//
+//	{"satchel":"session","cookie":NAME,"aud":AUDIENCE}
+//
+// with no white space, where NAME and AUDIENCE are JSON strings: a double
+// quote, the UTF-8 bytes of the value, a double quote, with only these
+// escapes: `"` and `\` are preceded by a backslash; newline, carriage
+// return and tab are written \n, \r and \t; any other byte below 0x20 is
+// written \u00XX with two lowercase hex digits; U+2028 and U+2029 are
+// written \u2028 and \u2029. Nothing else is escaped (not "/", "<", ">",
+// "&", nor any other non-ASCII character). A valid cookie name never
+// needs an escape, and [New] accepts only an Audience that is valid UTF-8.
+// The default cookie with no Audience gives
+//
+//	{"satchel":"session","cookie":"__Host-session","aud":""}
 func ImplicitAssertion(cookieName, audience string) []byte {
 	imp := []byte(`{"satchel":"session","cookie":`)
 	imp = jsonx.AppendString(imp, cookieName)
@@ -100,27 +154,78 @@ func ImplicitAssertion(cookieName, audience string) []byte {
 	return append(imp, '}')
 }
 
-// contextKey is the type of the context key under which the Session hangs.
+// contextKey is the type of the context keys under which sessions hang:
+// each Manager has its own, and innermost is shared by all of them.
 type contextKey struct{ name string }
 
-var sessionKey = &contextKey{"satchel-session"}
+// innermost is the key under which the session of the innermost Manager
+// that handled a request hangs.
+var innermost = &contextKey{"satchel-session"}
 
-// FromContext returns the session of the request whose context ctx is, or
-// nil if the request did not pass through [Manager.Handler].
+// sessionContext is the request context a Manager's handler passes on. It
+// answers both this Manager's key and the shared innermost key with the
+// session, in one allocation shared with the rest of the exchange.
+type sessionContext struct {
+	context.Context
+	key *contextKey
+	s   *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if k, ok := key.(*contextKey); ok && (k == c.key || k == innermost) {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// FromContext returns the session of the innermost Manager whose
+// [Manager.Handler] the request with context ctx passed through, or nil if
+// it passed through none.
 func FromContext(ctx context.Context) *Session {
-	s, _ := ctx.Value(sessionKey).(*Session)
+	s, _ := ctx.Value(innermost).(*Session)
 	return s
 }
 
-// Get returns the session of r, or nil if r did not pass through
-// [Manager.Handler]. It is FromContext(r.Context()).
-func Get(r *http.Request) *Session { return FromContext(r.Context()) }
+// Get returns the session of r from the innermost Manager whose
+// [Manager.Handler] r passed through; with several Managers in one chain,
+// use [Manager.Get] to pick one. It panics if r passed through no
+// Manager's Handler, a wiring mistake that would otherwise surface as a
+// nil pointer dereference further on; use [FromContext] to test for a
+// session instead.
+func Get(r *http.Request) *Session {
+	s := FromContext(r.Context())
+	if s == nil {
+		panic("middleware.Get: the request did not pass through a satchel middleware.Manager's Handler; wrap the handler with Manager.Handler")
+	}
+	return s
+}
+
+// FromContext returns the session this Manager opened for the request with
+// context ctx, or nil if the request did not pass through m's
+// [Manager.Handler]. Several Managers (with different cookies) may wrap
+// one handler; each finds its own session.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(m.key).(*Session)
+	return s
+}
+
+// Get returns the session this Manager opened for r. It panics, naming the
+// cookie, if r did not pass through m's [Manager.Handler]; use
+// [Manager.FromContext] to test for a session instead.
+func (m *Manager) Get(r *http.Request) *Session {
+	s := m.FromContext(r.Context())
+	if s == nil {
+		panic("middleware: Manager.Get: the request did not pass through the Handler of the Manager of cookie " + strconv.Quote(m.cfg.Name))
+	}
+	return s
+}
 
 // exchange is one request's state: the session and the response wrapper,
 // allocated together.
 type exchange struct {
-	s Session
-	w responseWriter
+	s   Session
+	w   responseWriter
+	ctx sessionContext
 }
 
 // Handler returns a handler that loads the request's session from its
@@ -140,7 +245,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		x.w.ResponseWriter = w
 		x.w.s = &x.s
 		m.load(&x.s, r)
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey, &x.s))
+		x.ctx = sessionContext{Context: r.Context(), key: m.key, s: &x.s}
+		r = r.WithContext(&x.ctx)
 		x.w.r = r
 		next.ServeHTTP(&x.w, r)
 		x.w.finish()
@@ -170,16 +276,24 @@ func (m *Manager) reject(ctx context.Context, reason string) {
 	}
 }
 
-// load opens the request's cookie into s. Every failure leaves s empty.
+// load opens the request's cookie into s, or adopts a legacy session.
+// Every failure leaves s empty.
 func (m *Manager) load(s *Session, r *http.Request) {
 	tok, present, why := m.readCookies(r.Header)
 	s.present = present
 	if why != "" {
 		m.reject(r.Context(), why)
 	}
-	if tok == "" {
-		return
+	if tok != "" {
+		m.open(s, r, tok)
 	}
+	if m.cfg.Import != nil {
+		m.adopt(s, r)
+	}
+}
+
+// open opens tok into s.
+func (m *Manager) open(s *Session, r *http.Request, tok string) {
 	now := m.now()
 	ring := m.src.Current()
 	c, err := token.Open(ring, tok, m.implicit, &m.opts)
@@ -187,28 +301,116 @@ func (m *Manager) load(s *Session, r *http.Request) {
 		m.reject(r.Context(), rejectReason(err))
 		return
 	}
-	// Tokens this package seals always carry a session id and a creation
-	// time; anything else was sealed for some other use of the key.
-	if c.ID == "" || c.NotBefore.IsZero() || c.IssuedAt.IsZero() {
-		m.reject(r.Context(), "not a session token")
+	// Tokens this package seals always carry a session id (jti), when it
+	// was issued (nbf) and when the cookie was last written (iat); one
+	// without them was sealed by hand or for some other use of the key.
+	if why := missingClaims(&c.Claims); why != "" {
+		m.reject(r.Context(), why)
 		return
 	}
-	if !now.Before(c.NotBefore.Add(m.cfg.MaxAge + m.cfg.Leeway)) {
-		// MaxAge was shortened since this token was sealed.
+	meta, ok := readMeta(c.Extra)
+	if !ok || !meta.start.IsZero() && meta.start.After(c.NotBefore) {
+		m.reject(r.Context(), "invalid session metadata")
+		return
+	}
+	// The token's exp already holds both deadlines as they were when it
+	// was sealed; these checks apply the Config as it is now, which may
+	// be stricter (a shorter MaxAge or MaxLifetime, a new or shorter
+	// IdleTimeout).
+	if !now.Before(deadline(c.NotBefore, meta.start, meta.lifetime, &m.cfg).Add(m.cfg.Leeway)) {
 		m.reject(r.Context(), "expired")
 		return
 	}
+	if m.cfg.IdleTimeout > 0 && !now.Before(c.IssuedAt.Add(m.cfg.IdleTimeout+m.cfg.Leeway)) {
+		m.reject(r.Context(), "idle timeout")
+		return
+	}
+	if rv := m.cfg.Revocations; rv != nil && rv.Revoked(c.ID, c.Subject, c.NotBefore) {
+		m.reject(r.Context(), "revoked")
+		return
+	}
+	s.created, s.start, s.lifetime = c.NotBefore, meta.start, meta.lifetime
 	s.vals = c.Data
 	s.id = c.ID
-	s.created = c.NotBefore
+	s.subject = c.Subject
+	s.browser = meta.browser
+	s.flashes = meta.flashes
 	s.issued = c.IssuedAt
 	s.expires = c.Expiry
 	s.keyID = c.KeyID
 	s.loaded = true
-	if m.cfg.Revoked != nil && m.cfg.Revoked(r.Context(), s) {
-		s.reset()
-		m.reject(r.Context(), "revoked")
+	s.orig = identity{id: c.ID, subject: c.Subject, created: c.NotBefore, expires: c.Expiry}
+}
+
+// adopt deletes a legacy cookie the request carries and, when s did not
+// open from a valid cookie of m, adopts the legacy session into s.
+func (m *Manager) adopt(s *Session, r *http.Request) {
+	if !hasCookie(r.Header, m.legacyName) {
+		return
 	}
+	s.legacy = true // deleted in this response, whatever happens next
+	if s.loaded {
+		return
+	}
+	ctx := r.Context()
+	vals, found, err := m.cfg.Import.Import(r)
+	switch {
+	case err != nil:
+		// The Importer's contract keeps cookie bytes out of err.
+		m.rejectLegacy(ctx, err.Error())
+		return
+	case !found || len(vals) == 0:
+		return
+	}
+	// The values become the session whole or not at all: each must encode
+	// as strict JSON, and together they must fit the cookie.
+	raw := make(map[string]any, len(vals))
+	for k, v := range vals {
+		b, err := jsonx.AppendValue(nil, v)
+		if err != nil {
+			m.rejectLegacy(ctx, fmt.Sprintf("value %q (%T) has no JSON form", k, v))
+			return
+		}
+		raw[k] = json.RawMessage(b)
+	}
+	now := m.now()
+	probe := token.Claims{Expiry: now.Add(m.cfg.MaxAge), IssuedAt: now, NotBefore: now, ID: sessionIDSample, Data: raw}
+	if _, err := token.Seal(m.src.Current().Primary(), &probe, m.implicit, &m.opts); err != nil {
+		m.rejectLegacy(ctx, rejectReason(err))
+		return
+	}
+	s.vals = raw
+	s.dirty = true
+}
+
+// sessionIDSample has the length of every session id, for size probes.
+const sessionIDSample = "AAAAAAAAAAAAAAAAAAAAAA"
+
+// rejectLegacy logs, at debug level, why a legacy cookie gave no session.
+func (m *Manager) rejectLegacy(ctx context.Context, reason string) {
+	l := m.logger()
+	if l.Enabled(ctx, slog.LevelDebug) {
+		l.LogAttrs(ctx, slog.LevelDebug, "satchel: legacy session cookie ignored and deleted",
+			slog.String("cookie", m.legacyName), slog.String("reason", reason))
+	}
+}
+
+// missingClaims names the session claims c lacks, or returns "".
+func missingClaims(c *token.Claims) string {
+	var missing []string
+	if c.ID == "" {
+		missing = append(missing, "jti (session id)")
+	}
+	if c.NotBefore.IsZero() {
+		missing = append(missing, "nbf (id issued)")
+	}
+	if c.IssuedAt.IsZero() {
+		missing = append(missing, "iat (last written)")
+	}
+	if missing == nil {
+		return ""
+	}
+	return "not a session token: no " + strings.Join(missing, ", no ") + " claim; every token the middleware seals has jti, nbf and iat"
 }
 
 func rejectReason(err error) string {
@@ -260,24 +462,65 @@ func (m *Manager) commit(w *responseWriter) error {
 	s.mu.Lock()
 	s.committed = true
 	act := s.plan(now, ring, &m.cfg)
-	check := act == actSeal && s.loaded && !s.renewed && m.cfg.Revoked != nil
+	if act == actSeal && s.id == "" {
+		s.newID(now)
+	}
+	orig, loaded, destroyed := s.orig, s.loaded, s.destroyed
+	cur := identity{id: s.id, subject: s.subject, created: s.created}
+	accessed, legacy := s.accessed, s.legacy
 	s.mu.Unlock()
 
-	if check && m.cfg.Revoked(r.Context(), s) {
-		// The session was ended (by a logout elsewhere, say) while this
-		// request ran: writing it back would resurrect it.
+	// The session the request opened was signed out after it opened (by a
+	// logout elsewhere) or the one about to be written was: writing it
+	// back would bring it back to life. Logout wins over every request in
+	// flight, renewing ones included, as the check is on the identity the
+	// request opened as well as on the one it writes.
+	rv := m.cfg.Revocations
+	if act == actSeal && rv != nil &&
+		(loaded && !destroyed && rv.Revoked(orig.id, orig.subject, orig.created) ||
+			cur != orig.key() && rv.Revoked(cur.id, cur.subject, cur.created)) {
 		m.reject(r.Context(), "revoked while the request ran; not saved")
 		act = actNone
 		if s.present != 0 {
 			act = actRemove
 		}
+		loaded = false // already signed out: nothing left to record
+	}
+
+	var sealed sealedSession
+	if act == actSeal {
+		ok, err := m.seal(s, ring, now, &sealed)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// The absolute lifetime ran out within the leeway: the
+			// session cannot be extended, so it ends here.
+			if l := m.logger(); l.Enabled(r.Context(), slog.LevelDebug) {
+				l.LogAttrs(r.Context(), slog.LevelDebug,
+					"satchel: session reached its absolute lifetime; cookie removed",
+					slog.String("cookie", m.cfg.Name))
+			}
+			act = actRemove
+		}
+	}
+
+	// A destroyed or renewed session's old id is signed out before the
+	// response can tell the browser it is gone. The request's own context
+	// may be cancelled by a client that hung up; the sign-out must still
+	// be recorded, so its cancellation is not passed on.
+	if rv != nil && loaded && cur.id != orig.id {
+		ctx := context.WithoutCancel(r.Context())
+		if err := rv.RevokeSession(ctx, orig.id, orig.expires); err != nil {
+			return fmt.Errorf("%w: %w", ErrRevocation, err)
+		}
 	}
 
 	switch act {
 	case actNone:
-		s.mu.Lock()
-		accessed := s.accessed
-		s.mu.Unlock()
+		if legacy {
+			break
+		}
 		if accessed {
 			addVary(h, &w.vary)
 		}
@@ -285,26 +528,32 @@ func (m *Manager) commit(w *responseWriter) error {
 	case actRemove:
 		m.addRemovals(w, h, s.present, 0)
 	case actSeal:
-		if err := m.seal(w, h, ring, now); err != nil {
-			return err
-		}
+		s.mu.Lock()
+		s.expires = sealed.exp
+		s.mu.Unlock()
+		m.addTokenCookies(w, h, sealed.tok, sealed.maxAge, s.present)
+	}
+	if legacy {
+		addValue(h, "Set-Cookie", m.legacyExpire, &w.legacyCookie)
 	}
 	addVary(h, &w.vary)
 	addNoCache(h, &w.cacheControl)
 	return nil
 }
 
-// seal seals the session of w under the primary key and adds the cookies
-// to set to h. On error h is unchanged.
-func (m *Manager) seal(w *responseWriter, h http.Header, ring *keyring.Ring, now time.Time) error {
-	s := w.s
+// sealedSession is a sealed token and its cookie's lifetime.
+type sealedSession struct {
+	tok    string
+	exp    time.Time
+	maxAge int64
+}
+
+// seal seals s under the primary key of ring into out. It returns false
+// and no error when the session's absolute lifetime has run out.
+func (m *Manager) seal(s *Session, ring *keyring.Ring, now time.Time, out *sealedSession) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.id == "" {
-		s.newID(now)
-	}
-	abs := s.created.Add(m.cfg.MaxAge)
-	exp := abs
+	exp := s.deadline(&m.cfg)
 	if m.cfg.IdleTimeout > 0 {
 		if idle := now.Add(m.cfg.IdleTimeout); idle.Before(exp) {
 			exp = idle
@@ -312,15 +561,7 @@ func (m *Manager) seal(w *responseWriter, h http.Header, ring *keyring.Ring, now
 	}
 	exp = exp.Truncate(time.Second)
 	if !exp.After(now) {
-		// The absolute lifetime ran out within the leeway: the session
-		// cannot be extended, so it ends here.
-		if l := m.logger(); l.Enabled(w.r.Context(), slog.LevelDebug) {
-			l.LogAttrs(w.r.Context(), slog.LevelDebug,
-				"satchel: session reached its absolute lifetime; cookie removed",
-				slog.String("cookie", m.cfg.Name))
-		}
-		m.addRemovals(w, h, s.present, 0)
-		return nil
+		return false, nil
 	}
 	// Data is the session's own map, values from the cookie still raw:
 	// Seal copies those through and encodes only what the handler set.
@@ -329,74 +570,28 @@ func (m *Manager) seal(w *responseWriter, h http.Header, ring *keyring.Ring, now
 		IssuedAt:  now.Truncate(time.Second),
 		NotBefore: s.created,
 		ID:        s.id,
+		Subject:   s.subject,
 		Data:      s.vals,
+		Extra:     writeMeta(s, &m.cfg),
 	}
 	tok, err := token.Seal(ring.Primary(), &c, m.implicit, &m.opts)
 	if errors.Is(err, token.ErrTooLarge) {
 		if m.cfg.MaxChunks > 1 {
-			return fmt.Errorf("%w: sealed session exceeds %d cookies of %d bytes", ErrTooLarge, m.cfg.MaxChunks, CookieLimit)
+			return false, fmt.Errorf("%w: sealed session exceeds %d cookies of %d bytes", ErrTooLarge, m.cfg.MaxChunks, CookieLimit)
 		}
-		return fmt.Errorf("%w: sealed session exceeds the %d-byte cookie limit", ErrTooLarge, CookieLimit)
+		return false, fmt.Errorf("%w: sealed session exceeds the %d-byte cookie limit", ErrTooLarge, CookieLimit)
 	}
 	if err != nil {
-		return fmt.Errorf("middleware: sealing the session: %w", err)
+		return false, fmt.Errorf("middleware: sealing the session: %w", err)
 	}
-	s.expires = exp
 	// Max-Age is the token's remaining life in whole seconds, rounded up:
 	// the browser may keep the cookie a fraction of a second after the
 	// token expires (then it opens to an empty session), never drop it
 	// while the session is still valid.
 	maxAge := int64((exp.Sub(now) + time.Second - 1) / time.Second)
-	m.addTokenCookies(w, h, tok, maxAge, s.present)
-	return nil
-}
-
-// addValue appends v to h[key]. When h holds no value under key, v goes
-// into slot, one of the response's own one-element arrays, rather than
-// into a new slice; the capacity of one makes any later append copy it.
-func addValue(h http.Header, key, v string, slot *[1]string) {
-	if old := h[key]; len(old) > 0 {
-		h[key] = append(old, v)
-		return
+	if s.browser {
+		maxAge = -1 // no Max-Age: a browser-session cookie
 	}
-	slot[0] = v
-	h[key] = slot[:]
-}
-
-// addVary adds "Cookie" to the Vary header unless it is there already.
-func addVary(h http.Header, slot *[1]string) {
-	for _, v := range h["Vary"] {
-		if containsToken(v, "Cookie") || containsToken(v, "*") {
-			return
-		}
-	}
-	addValue(h, "Vary", "Cookie", slot)
-}
-
-// addNoCache tells shared caches not to store or reuse the Set-Cookie
-// header, keeping any caching policy the handler chose.
-func addNoCache(h http.Header, slot *[1]string) {
-	for _, v := range h["Cache-Control"] {
-		if containsToken(v, "no-store") || containsToken(v, "private") || containsToken(v, "no-cache") {
-			return
-		}
-	}
-	addValue(h, "Cache-Control", `no-cache="Set-Cookie"`, slot)
-}
-
-// containsToken reports whether the comma-separated header value v holds
-// tok (case-insensitively), ignoring any "=value" part.
-func containsToken(v, tok string) bool {
-	for v != "" {
-		var part string
-		part, v, _ = cut(v, ',')
-		part = trimSpace(part)
-		if i := indexByte(part, '='); i >= 0 {
-			part = trimSpace(part[:i])
-		}
-		if hasPrefixFold(part, tok) && len(part) == len(tok) {
-			return true
-		}
-	}
-	return false
+	*out = sealedSession{tok: tok, exp: exp, maxAge: maxAge}
+	return true, nil
 }

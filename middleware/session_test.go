@@ -16,11 +16,13 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
 const cookieName = "__Host-session"
 
 func TestRoundTripAndNoCookieWhenUnchanged(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	if r := hs.get("/get?k=user"); r.body != "<none>" || len(r.cookies) != 0 {
 		t.Fatalf("fresh client: body %q, Set-Cookie %q", r.body, r.cookies)
@@ -51,6 +53,7 @@ func TestRoundTripAndNoCookieWhenUnchanged(t *testing.T) {
 }
 
 func TestSetCookieHeaders(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		cacheControl string // set by the handler
@@ -58,7 +61,7 @@ func TestSetCookieHeaders(t *testing.T) {
 		wantCC       []string
 		wantVary     []string
 	}{
-		{"none", "", "", []string{`no-cache="Set-Cookie"`}, []string{"Cookie"}},
+		{"none", "", "", []string{"private"}, []string{"Cookie"}},
 		{"public", "public, max-age=60", "Accept-Encoding", []string{"public, max-age=60", `no-cache="Set-Cookie"`}, []string{"Accept-Encoding", "Cookie"}},
 		{"no-store kept", "no-store", "cookie", []string{"no-store"}, []string{"cookie"}},
 		{"private kept", "private, max-age=60", "*", []string{"private, max-age=60"}, []string{"*"}},
@@ -88,7 +91,106 @@ func TestSetCookieHeaders(t *testing.T) {
 	}
 }
 
+// Issue 9 #2: a handler's qualified no-cache="X-Other" or private="X-Other"
+// once stopped the middleware from protecting Set-Cookie, so a shared
+// cache could serve one visitor's sealed session to the next. Only an
+// unqualified private, no-store or no-cache, or a no-cache naming
+// Set-Cookie, counts as already safe.
+func TestCacheControlQualifiedDirectivesDoNotHideSetCookie(t *testing.T) {
+	t.Parallel()
+	const add = `no-cache="Set-Cookie"`
+	tests := []struct {
+		handler string
+		want    []string
+	}{
+		{`no-cache="X-Other"`, []string{`no-cache="X-Other"`, add}},
+		{`private="X-Other"`, []string{`private="X-Other"`, add}},
+		{`public, no-cache="X-Other", max-age=60`, []string{`public, no-cache="X-Other", max-age=60`, add}},
+		{`no-cache="X-Other, Set-Cookie-Two"`, []string{`no-cache="X-Other, Set-Cookie-Two"`, add}},
+		{`s-maxage=60, private-ish`, []string{`s-maxage=60, private-ish`, add}},
+		{`no-cache="Set-Cookie`, []string{`no-cache="Set-Cookie`, add}}, // unterminated
+		{`public, no-cache="X-Other, set-cookie"`, []string{`public, no-cache="X-Other, set-cookie"`}},
+		{`no-cache = "Set-Cookie"`, []string{`no-cache = "Set-Cookie"`}},
+		{`max-age=0, No-Cache`, []string{`max-age=0, No-Cache`}},
+		{`PRIVATE`, []string{`PRIVATE`}},
+		{`public, max-age=60, no-store`, []string{`public, max-age=60, no-store`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.handler, func(t *testing.T) {
+			t.Parallel()
+			hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", tt.handler)
+				middleware.Get(r).Set("k", 1)
+			}))
+			r := hs.get("/")
+			if len(r.cookies) != 1 {
+				t.Fatalf("Set-Cookie %q", r.cookies)
+			}
+			if diff := cmp.Diff(tt.want, r.header.Values("Cache-Control")); diff != "" {
+				t.Errorf("Cache-Control (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Issue 11: a full chunk's Set-Cookie line, header name and attributes
+// included, stays within 4096 bytes, even with a long Domain and Path and
+// the longest Max-Age; some front-end proxies drop every cookie of a
+// response with a longer line.
+func TestSetCookieLineWithinLimit(t *testing.T) {
+	t.Parallel()
+	cfg := middleware.Config{
+		Name: "__Secure-a-rather-long-session-cookie-name", Domain: "accounts.eu-west.example-retailer.com",
+		Path: "/storefront/checkout/account-area", SameSite: http.SameSiteNoneMode,
+		MaxAge: time.Hour, MaxLifetime: 400 * 24 * time.Hour, MaxChunks: 2,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "too large", http.StatusInternalServerError)
+		},
+	}
+	m := newManager(t, newRing(t, newKey(t)), cfg)
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(r.URL.Query().Get("n"), &n)
+		s := middleware.Get(r)
+		s.Set("v", strings.Repeat("a", n))
+		s.SetLifetime(400 * 24 * time.Hour) // the longest Max-Age
+	}))
+	set := func(n int) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("https://accounts.eu-west.example-retailer.com/storefront/checkout/account-area?n=%d", n), nil))
+		return rec
+	}
+	// The largest value that still fits, by bisection.
+	lo, hi := 0, 2*middleware.CookieLimit
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		if set(mid).Code == 200 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	lines := set(lo).Result().Header.Values("Set-Cookie")
+	if len(lines) != 2 {
+		t.Fatalf("largest session: Set-Cookie %q, want two chunks", lines)
+	}
+	for _, sc := range lines {
+		line := "Set-Cookie: " + sc
+		if len(line) > middleware.CookieLimit {
+			t.Errorf("a %d-byte Set-Cookie line was sent", len(line))
+		}
+		// Not wasteful either: each chunk is filled to within a few bytes.
+		if strings.Contains(sc, "v4.local.") && len(line) < middleware.CookieLimit-8 {
+			t.Errorf("the first chunk's line is only %d bytes", len(line))
+		}
+		if !strings.Contains(sc, "Max-Age=34560000") {
+			t.Errorf("not the longest Max-Age: %.80q", sc)
+		}
+	}
+}
+
 func TestTypedValuesRoundTrip(t *testing.T) {
+	t.Parallel()
 	when := time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.FixedZone("X", 3600))
 	type item struct {
 		SKU string `json:"sku"`
@@ -165,6 +267,7 @@ func TestTypedValuesRoundTrip(t *testing.T) {
 }
 
 func TestInt64PrecisionSurvives(t *testing.T) {
+	t.Parallel()
 	const big = int64(9007199254740993) // 2^53 + 1: a float64 would round it
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -189,6 +292,7 @@ func TestInt64PrecisionSurvives(t *testing.T) {
 }
 
 func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
+	t.Parallel()
 	// A value in a form our encoder would never produce: unsorted keys,
 	// spaces, a trailing zero, an escape. Written back byte for byte
 	// while another key changes.
@@ -197,13 +301,13 @@ func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
 		middleware.Get(r).Set("n", r.URL.Query().Get("n"))
 	}))
 	key := hs.src.Current().Primary()
-	tok := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "sid", map[string]any{"keep": json.RawMessage(odd)})
+	tok := sealFor(t, key, t0, t0.Add(time.Hour), "sid", map[string]any{"keep": json.RawMessage(odd)})
 	hs.setJar(cookieName + "=" + tok)
 	for _, n := range []string{"1", "2"} {
 		if r := hs.get("/?n=" + n); len(r.cookies) != 1 {
 			t.Fatalf("Set-Cookie %q", r.cookies)
 		}
-		c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+		c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 		if got := string(c.Data["keep"].(json.RawMessage)); got != odd {
 			t.Fatalf("untouched value was re-encoded: %s", got)
 		}
@@ -214,6 +318,7 @@ func TestUntouchedValuesKeepTheirBytes(t *testing.T) {
 }
 
 func TestAbsoluteExpiry(t *testing.T) {
+	t.Parallel()
 	// No leeway, so the deadline is exact (TestExpiryLeeway covers the
 	// default).
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, Leeway: -1}, kv())
@@ -239,6 +344,7 @@ func TestAbsoluteExpiry(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
+	t.Parallel()
 	// No leeway, so both deadlines are exact.
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour, IdleTimeout: 10 * time.Minute, Leeway: -1}, kv())
 	r := hs.get("/set?user=ada")
@@ -282,10 +388,11 @@ func TestIdleExpiry(t *testing.T) {
 }
 
 func TestRotationReencrypts(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	k1 := hs.src.Current().Primary()
 	hs.get("/set?user=ada")
-	if c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
+	if c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
 		t.Fatalf("sealed with %s, want %s", c.KeyID, k1.ID())
 	}
 	k2 := newKey(t)
@@ -294,7 +401,7 @@ func TestRotationReencrypts(t *testing.T) {
 	if r.body != "ada" || len(r.cookies) != 1 {
 		t.Fatalf("after rotation: body %q, Set-Cookie %q; want the session re-issued", r.body, r.cookies)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if c.KeyID != k2.ID() {
 		t.Errorf("re-issued under %s, want the new primary %s", c.KeyID, k2.ID())
 	}
@@ -304,6 +411,7 @@ func TestRotationReencrypts(t *testing.T) {
 }
 
 func TestRenewGivesNewID(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	hs.get("/set?user=ada")
 	before := hs.get("/id").body
@@ -326,6 +434,7 @@ func TestRenewGivesNewID(t *testing.T) {
 }
 
 func TestDestroyRemovesCookie(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	hs.get("/set?user=ada")
 	r := hs.get("/destroy")
@@ -345,6 +454,7 @@ func TestDestroyRemovesCookie(t *testing.T) {
 }
 
 func TestDestroyThenSetStartsNewSession(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/login" {
@@ -363,6 +473,7 @@ func TestDestroyThenSetStartsNewSession(t *testing.T) {
 }
 
 func TestClearDeletesCookieOnlyWhenPresent(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/set" {
@@ -381,29 +492,70 @@ func TestClearDeletesCookieOnlyWhenPresent(t *testing.T) {
 }
 
 func TestFlashShowsOnce(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
-		if msg := r.URL.Query().Get("flash"); msg != "" {
-			s.Flash(msg)
+		q := r.URL.Query()
+		if msg := q.Get("flash"); msg != "" {
+			s.FlashCategory(q.Get("cat"), msg)
 			return
 		}
-		io.WriteString(w, strings.Join(s.Pop(), "|"))
+		var shown []string
+		for _, f := range s.Flashes(q["only"]...) {
+			shown = append(shown, f.Category+":"+f.Message)
+		}
+		fmt.Fprintf(w, "%s keys=%v len=%d values=%d", strings.Join(shown, "|"), s.Keys(), s.Len(), len(s.Values()))
 	}))
 	hs.get("/?flash=Saved.")
+	hs.get("/?flash=Bad+card.&cat=error")
 	hs.get("/?flash=Added+tea.")
-	r := hs.get("/")
-	if r.body != "Saved.|Added tea." {
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	if got := raw(c.Extra["satchel_flash"]); got != `[{"message":"Saved."},{"category":"error","message":"Bad card."},{"message":"Added tea."}]` {
+		t.Errorf("satchel_flash claim %s", got)
+	}
+	if len(c.Data) != 0 {
+		t.Errorf("flash messages among the values: %v", c.Data)
+	}
+	// A category filter takes only its messages; the others wait.
+	r := hs.get("/?only=error")
+	if r.body != "error:Bad card. keys=[] len=0 values=0" {
+		t.Fatalf("filtered show: %q", r.body)
+	}
+	r = hs.get("/")
+	if r.body != ":Saved.|:Added tea. keys=[] len=0 values=0" {
 		t.Fatalf("first show: %q", r.body)
 	}
 	if len(r.cookies) != 1 || cookieAttrs(t, r.cookies[0]).MaxAge >= 0 {
-		t.Errorf("Pop of the last values should delete the cookie, sent %q", r.cookies)
+		t.Errorf("showing the last messages should delete the cookie, sent %q", r.cookies)
 	}
-	if r := hs.get("/"); r.body != "" || len(r.cookies) != 0 {
+	if r := hs.get("/"); r.body != " keys=[] len=0 values=0" || len(r.cookies) != 0 {
 		t.Errorf("second show: %q, Set-Cookie %q", r.body, r.cookies)
 	}
 }
 
+func TestPopReadsOnce(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		if r.URL.Path == "/set" {
+			s.Set("next", "/cart")
+			s.Set("keep", 1)
+			return
+		}
+		v, ok := s.Pop("next")
+		fmt.Fprintf(w, "%v %v %v", v, ok, s.Keys())
+	}))
+	hs.get("/set")
+	if r := hs.get("/"); r.body != "/cart true [keep]" || len(r.cookies) != 1 {
+		t.Fatalf("first Pop: %q, Set-Cookie %q", r.body, r.cookies)
+	}
+	if r := hs.get("/"); r.body != "<nil> false [keep]" || len(r.cookies) != 0 {
+		t.Fatalf("second Pop: %q, Set-Cookie %q", r.body, r.cookies)
+	}
+}
+
 func TestValuesIsACopy(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/set" {
@@ -425,11 +577,12 @@ func TestValuesIsACopy(t *testing.T) {
 }
 
 func TestConcurrentSetIsRaceFree(t *testing.T) {
+	t.Parallel()
 	const n = 64
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		if r.URL.Path == "/count" {
-			fmt.Fprint(w, s.Len())
+			fmt.Fprint(w, s.Len(), len(s.Flashes()))
 			return
 		}
 		var wg sync.WaitGroup
@@ -446,12 +599,13 @@ func TestConcurrentSetIsRaceFree(t *testing.T) {
 		wg.Wait()
 	}))
 	hs.get("/set")
-	if r := hs.get("/count"); r.body != fmt.Sprint(n+1) {
-		t.Errorf("stored %s values, want %d", r.body, n+1)
+	if r := hs.get("/count"); r.body != fmt.Sprint(n, n/8) {
+		t.Errorf("stored %s values and flash messages, want %d %d", r.body, n, n/8)
 	}
 }
 
 func TestLateChangeIsReported(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var reported []error
 	cfg := middleware.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -478,13 +632,14 @@ func TestLateChangeIsReported(t *testing.T) {
 	if !strings.Contains(reported[0].Error(), `Set("late")`) || !isErr(reported[0], middleware.ErrLateChange) {
 		t.Errorf("reported %v", reported[0])
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if _, ok := c.Data["late"]; ok {
 		t.Error("the late value reached the cookie")
 	}
 }
 
 func TestLateChangeDefaultHandlerLogs(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		middleware.Get(r).Set("secret-key-name", "value-that-must-not-be-logged")
@@ -502,13 +657,14 @@ func TestLateChangeDefaultHandlerLogs(t *testing.T) {
 }
 
 func TestBadCookiesGiveEmptySession(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{MaxAge: time.Hour}, kv())
 	key := hs.src.Current().Primary()
-	valid := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "sid", map[string]any{"user": "ada"})
-	other := sealFor(t, hs.m, newKey(t), t0, t0.Add(time.Hour), "sid", map[string]any{"user": "eve"})
-	expired := sealFor(t, hs.m, key, t0.Add(-2*time.Hour), t0.Add(-time.Hour), "sid", map[string]any{"user": "ada"})
-	future := sealFor(t, hs.m, key, t0.Add(time.Hour), t0.Add(2*time.Hour), "sid", map[string]any{"user": "ada"})
-	noID := sealFor(t, hs.m, key, t0, t0.Add(time.Hour), "", map[string]any{"user": "ada"})
+	valid := sealFor(t, key, t0, t0.Add(time.Hour), "sid", map[string]any{"user": "ada"})
+	other := sealFor(t, newKey(t), t0, t0.Add(time.Hour), "sid", map[string]any{"user": "eve"})
+	expired := sealFor(t, key, t0.Add(-2*time.Hour), t0.Add(-time.Hour), "sid", map[string]any{"user": "ada"})
+	future := sealFor(t, key, t0.Add(time.Hour), t0.Add(2*time.Hour), "sid", map[string]any{"user": "ada"})
+	noID := sealFor(t, key, t0, t0.Add(time.Hour), "", map[string]any{"user": "ada"})
 	tampered := []byte(valid)
 	tampered[len("v4.local.")+40] ^= 1
 
@@ -528,7 +684,7 @@ func TestBadCookiesGiveEmptySession(t *testing.T) {
 		{"unknown key", []string{cookieName + "=" + other}, "unknown key"},
 		{"expired", []string{cookieName + "=" + expired}, "expired"},
 		{"not yet valid", []string{cookieName + "=" + future}, "not yet valid"},
-		{"not a session token", []string{cookieName + "=" + noID}, "not a session token"},
+		{"not a session token", []string{cookieName + "=" + noID}, "not a session token: no jti (session id) claim; every token the middleware seals has jti, nbf and iat"},
 		{"oversized", []string{cookieName + "=" + valid + strings.Repeat("A", 5000)}, "too large"},
 		{"duplicate", []string{cookieName + "=" + valid, cookieName + "=" + valid}, "duplicate cookie"},
 	}
@@ -562,6 +718,7 @@ func quoteIfNeeded(s string) string {
 }
 
 func TestTooLargeGoesToDefaultErrorHandler(t *testing.T) {
+	t.Parallel()
 	secret := strings.Repeat("s3cr3t", 700) // ~4.2 KB: cannot fit
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -597,6 +754,7 @@ func TestTooLargeGoesToDefaultErrorHandler(t *testing.T) {
 }
 
 func TestTooLargeCustomErrorHandler(t *testing.T) {
+	t.Parallel()
 	for _, answer := range []bool{true, false} {
 		t.Run(fmt.Sprintf("answers=%v", answer), func(t *testing.T) {
 			var got error
@@ -626,6 +784,7 @@ func TestTooLargeCustomErrorHandler(t *testing.T) {
 }
 
 func TestUnencodableValueGoesToErrorHandler(t *testing.T) {
+	t.Parallel()
 	var got error
 	cfg := middleware.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { got = err }}
 	hs := newHarness(t, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -638,6 +797,7 @@ func TestUnencodableValueGoesToErrorHandler(t *testing.T) {
 }
 
 func TestChunking(t *testing.T) {
+	t.Parallel()
 	cfg := middleware.Config{MaxChunks: 3}
 	hs := newHarness(t, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
@@ -662,9 +822,8 @@ func TestChunking(t *testing.T) {
 		t.Fatalf("5000 bytes: Set-Cookie %q", r.cookies)
 	}
 	for _, sc := range r.cookies {
-		c := cookieAttrs(t, sc)
-		if len(c.Name)+1+len(c.Value) > middleware.CookieLimit {
-			t.Errorf("chunk %s is %d bytes", c.Name, len(c.Name)+1+len(c.Value))
+		if line := "Set-Cookie: " + sc; len(line) > middleware.CookieLimit {
+			t.Errorf("chunk %s has a %d-byte Set-Cookie line", cookieAttrs(t, sc).Name, len(line))
 		}
 	}
 	if diff := cmp.Diff([]string{cookieName, cookieName + ".1"}, names()); diff != "" {
@@ -709,3 +868,141 @@ func isErr(err, target error) bool {
 }
 
 var _ = keyring.Key{}
+
+// Issue 13: a value reads back with the same Go type in the request that
+// set it and in every later one. Set("n", 1) used to read back as int in
+// the same request and int64 in the next, so a `case int:` switch broke
+// between requests.
+func TestValuesKeepTheirTypeAcrossRequests(t *testing.T) {
+	t.Parallel()
+	type item struct {
+		SKU string `json:"sku"`
+		Qty int    `json:"qty"`
+	}
+	set := func(s *middleware.Session) {
+		s.Set("int", 1)
+		s.Set("int8", int8(-3))
+		s.Set("uint64", uint64(1<<63))
+		s.Set("whole-float", 2.0)
+		s.Set("float", 2.5)
+		s.Set("str", "s")
+		s.Set("bool", true)
+		s.Set("nil", nil)
+		s.Set("strings", []string{"a"})
+		s.Set("ints", map[string]int{"a": 1})
+		s.Set("struct", item{"TEA", 2})
+		s.Set("ptr", &item{"CUP", 1})
+		s.Set("time", time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC))
+		s.Set("raw", json.RawMessage(`{"z":[1,2.5]}`))
+	}
+	report := func(s *middleware.Session) string {
+		var b strings.Builder
+		for _, k := range s.Keys() {
+			v, _ := s.Get(k)
+			i, iok := s.GetInt(k)
+			f, fok := s.GetFloat64(k)
+			d, err := middleware.Decode[any](s, k)
+			fmt.Fprintf(&b, "%s: %T %#v | GetInt %d %v | GetFloat64 %v %v | Decode[any] %#v %v\n", k, v, v, i, iok, f, fok, d, err)
+		}
+		return b.String()
+	}
+	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		if r.URL.Path == "/set" {
+			set(s)
+		}
+		io.WriteString(w, report(s))
+	}))
+	same := hs.get("/set").body
+	later := hs.get("/").body
+	if diff := cmp.Diff(same, later); diff != "" {
+		t.Errorf("types differ between the setting request and the next (-same +later):\n%s", diff)
+	}
+	for _, want := range []string{
+		"int: int64 1 | GetInt 1 true | GetFloat64 1 true",
+		"whole-float: int64 2 | GetInt 2 true | GetFloat64 2 true",
+		"float: float64 2.5 | GetInt 0 false | GetFloat64 2.5 true",
+		"uint64: float64 9.223372036854776e+18",
+		`struct: map[string]interface {} map[string]interface {}{"qty":2, "sku":"TEA"}`,
+		`time: string "2026-01-02T03:04:05.000000006Z"`,
+	} {
+		if !strings.Contains(same, want) {
+			t.Errorf("missing %q in\n%s", want, same)
+		}
+	}
+	// A value set and then changed by the caller keeps what was set.
+	hs2 := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		cart := []string{"tea"}
+		s.Set("cart", cart)
+		cart[0] = "coffee"
+		v, _ := s.Get("cart")
+		fmt.Fprint(w, v)
+	}))
+	if got := hs2.get("/").body; got != "[tea]" {
+		t.Errorf("a change to the value after Set reached the session: %s", got)
+	}
+}
+
+// Issue 9 #10: Decode used encoding/json, which matches field names
+// case-insensitively, so {"Role":"user","role":"admin"} decoded as
+// Role="admin". It now matches exactly, in the setting request and in
+// the next.
+func TestDecodeMatchesFieldNamesExactly(t *testing.T) {
+	t.Parallel()
+	type account struct{ Role string }
+	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		if r.URL.Path == "/set" {
+			s.Set("acct", json.RawMessage(`{"Role":"user","role":"admin"}`))
+			s.Set("lower", json.RawMessage(`{"role":"admin"}`))
+		}
+		a, err := middleware.Decode[account](s, "acct")
+		l, lerr := middleware.Decode[account](s, "lower")
+		fmt.Fprintf(w, "%q %v %q %v", a.Role, err, l.Role, lerr)
+	}))
+	want := `"user" <nil> "" <nil>`
+	if got := hs.get("/set").body; got != want {
+		t.Errorf("same request: %s, want %s", got, want)
+	}
+	if got := hs.get("/").body; got != want {
+		t.Errorf("next request: %s, want %s", got, want)
+	}
+	// The same from a token sealed elsewhere.
+	tok := sealFor(t, hs.src.Current().Primary(), hs.clock.Now(), hs.clock.Now().Add(time.Hour), "AAAAAAAAAAAAAAAAAAAAAA",
+		map[string]any{"acct": json.RawMessage(`{"role":"admin","Role":"user"}`), "lower": json.RawMessage(`{"ROLE":"admin"}`)})
+	hs.setJar(cookieName + "=" + tok)
+	if got := hs.get("/").body; got != want {
+		t.Errorf("from a sealed cookie: %s, want %s", got, want)
+	}
+}
+
+// A token sealed by hand without the session claims is refused, and the
+// debug log says which claims are missing.
+func TestHandSealedTokenWithoutSessionClaims(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, middleware.Config{}, kv())
+	key := hs.src.Current().Primary()
+	for _, tt := range []struct {
+		claims token.Claims
+		want   string
+	}{
+		{token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0, NotBefore: t0}, "no jti (session id) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour), IssuedAt: t0, ID: "sid"}, "no nbf (id issued) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour), NotBefore: t0, ID: "sid"}, "no iat (last written) claim"},
+		{token.Claims{Expiry: t0.Add(time.Hour)}, "no jti (session id), no nbf (id issued), no iat (last written) claim"},
+	} {
+		tt.claims.Data = map[string]any{"user": "ada"}
+		tok, err := token.Seal(key, &tt.claims, implicit, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.setJar(cookieName + "=" + tok)
+		if got := hs.get("/get?k=user").body; got != "<none>" {
+			t.Errorf("%s: opened as %q", tt.want, got)
+		}
+		if !strings.Contains(hs.logs.String(), tt.want) {
+			t.Errorf("log does not say %q:\n%s", tt.want, hs.logs.String())
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package middleware_test
 
-// Tests named after the rows of THREATS.md that concern the middleware.
+// Tests of the threat model entries that concern the middleware, named
+// TestThreatNN after the entry's number.
 
 import (
 	"context"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,11 +17,13 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/token"
 )
 
-// Row 2: a token sealed for cookie A fails as cookie B, and under another
+// Threat 2: a token sealed for cookie A fails as cookie B, and under another
 // audience, even with the same keys.
 func TestThreat02_TokenMovedToAnotherCookieOrAudience(t *testing.T) {
+	t.Parallel()
 	ring := newRing(t, newKey(t))
 	now := func() time.Time { return t0 }
 	issue := func(cfg middleware.Config) (name, value string) {
@@ -67,49 +71,85 @@ func TestThreat02_TokenMovedToAnotherCookieOrAudience(t *testing.T) {
 	}
 }
 
-// revocations is a per-user "sessions valid since" table, the record a
-// Revoked hook consults.
+// revocations is a test Revocations: a set of signed-out session ids and
+// per-subject "signed out everywhere" marks, with a switch that makes
+// RevokeSession fail.
 type revocations struct {
-	mu    sync.Mutex
-	since map[string]time.Time
+	mu      sync.Mutex
+	ids     map[string]time.Time // id -> the token's exp
+	since   map[string]time.Time // subject -> mark
+	fail    error
+	revoked []string // ids passed to RevokeSession, in order
+	onCheck func()   // called at each Revoked, outside the lock
 }
 
-func (rv *revocations) revokeAll(user string, at time.Time) {
+func (rv *revocations) revokeAll(subject string, at time.Time) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	if rv.since == nil {
 		rv.since = map[string]time.Time{}
 	}
-	rv.since[user] = at
+	rv.since[subject] = at
 }
 
-func (rv *revocations) revoked(_ context.Context, s *middleware.Session) bool {
-	user, _ := s.GetString("user")
+func (rv *revocations) Revoked(id, subject string, created time.Time) bool {
+	rv.mu.Lock()
+	_, gone := rv.ids[id]
+	since, marked := rv.since[subject]
+	rv.mu.Unlock()
+	return gone || subject != "" && marked && !since.Before(created)
+}
+
+func (rv *revocations) RevokeSession(_ context.Context, id string, expires time.Time) error {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	since, ok := rv.since[user]
-	return ok && s.Created().Before(since)
+	if rv.fail != nil {
+		return rv.fail
+	}
+	if rv.ids == nil {
+		rv.ids = map[string]time.Time{}
+	}
+	rv.ids[id] = expires
+	rv.revoked = append(rv.revoked, id)
+	return nil
 }
 
-// logoutApp is kv plus /logout, which destroys the session and, when rv is
-// set, records the logout where the Revoked hook looks.
+func (rv *revocations) calls() []string {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return slices.Clone(rv.revoked)
+}
+
+// logoutApp is kv plus /login?user=U, which renews the session and sets
+// its subject and "user" value, /logout, which destroys the session, and
+// /logout-everywhere, which also marks the subject signed out everywhere
+// in rv.
 func logoutApp(rv *revocations, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", kv())
-	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
-		if user, ok := s.GetString("user"); ok && rv != nil {
-			rv.revokeAll(user, now().Add(time.Second))
-		}
+		s.Renew()
+		user := r.URL.Query().Get("user")
+		s.SetSubject(user)
+		s.Set("user", user)
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Destroy()
+	})
+	mux.HandleFunc("/logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		rv.revokeAll(s.Subject(), now())
 		s.Destroy()
 	})
 	return mux
 }
 
-// Row 6: replay after logout. Without server state a captured cookie stays
-// valid for its remaining lifetime, and no longer; with the Revoked hook it
+// Threat 6: replay after logout. Without server state a captured cookie stays
+// valid for its remaining lifetime, and no longer; with Config.Revocations it
 // is refused as soon as the user logs out.
 func TestThreat06_ReplayAfterLogout(t *testing.T) {
+	t.Parallel()
 	t.Run("without hook: exposure is the remaining lifetime", func(t *testing.T) {
 		// No leeway, so the expiry is exact; with one, the exposure
 		// grows by the leeway (TestExpiryLeeway).
@@ -131,7 +171,7 @@ func TestThreat06_ReplayAfterLogout(t *testing.T) {
 	})
 	t.Run("with hook: refused after logout", func(t *testing.T) {
 		rv := &revocations{}
-		hs := newHarnessWith(t, middleware.Config{MaxAge: time.Hour, Revoked: rv.revoked}, func(hs *harness) http.Handler {
+		hs := newHarnessWith(t, middleware.Config{MaxAge: time.Hour, Revocations: rv}, func(hs *harness) http.Handler {
 			return logoutApp(rv, hs.clock.Now)
 		})
 		hs.get("/set?user=ada")
@@ -154,10 +194,11 @@ func TestThreat06_ReplayAfterLogout(t *testing.T) {
 	})
 }
 
-// Row 9: session fixation. An attacker plants a valid cookie of their own
+// Threat 9: session fixation. An attacker plants a valid cookie of their own
 // session; Renew at login gives the victim a new id, and the planted id
 // never becomes an authenticated one.
 func TestThreat09_RenewDefeatsFixation(t *testing.T) {
+	t.Parallel()
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		switch r.URL.Path {
@@ -187,7 +228,7 @@ func TestThreat09_RenewDefeatsFixation(t *testing.T) {
 	if got[0] == plantedID {
 		t.Fatal("the session id the attacker planted survived the login")
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if c.ID == plantedID {
 		t.Fatal("the new token carries the planted id")
 	}
@@ -198,11 +239,12 @@ func TestThreat09_RenewDefeatsFixation(t *testing.T) {
 	}
 }
 
-// Row 10: cookie tossing from a sibling subdomain. The default cookie is
+// Threat 10: cookie tossing from a sibling subdomain. The default cookie is
 // __Host- prefixed, Secure, HttpOnly, SameSite=Lax, Path=/ with no Domain;
 // a __Host- name with a Domain is a configuration error; two cookies with
 // the session's name (one tossed from a parent domain) mean no session.
 func TestThreat10_CookieTossing(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	r := hs.get("/set?user=ada")
 	if len(r.cookies) != 1 {
@@ -238,7 +280,7 @@ func TestThreat10_CookieTossing(t *testing.T) {
 	}
 }
 
-// Row 11: oversized cookies. Sealing past the browser limit reaches the
+// Threat 11: oversized cookies. Sealing past the browser limit reaches the
 // ErrorHandler instead of being lost; an oversized incoming cookie is
 // refused before anything is decoded.
 func TestThreat11_OversizedCookies(t *testing.T) {
@@ -271,10 +313,12 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 		if r.status != 200 || len(r.cookies) != 1 {
 			t.Fatalf("largest value %d: status %d", lo, r.status)
 		}
-		if c := cookieAttrs(t, r.cookies[0]); len(c.Name)+1+len(c.Value) > middleware.CookieLimit {
-			t.Fatalf("a cookie of %d bytes was sent", len(c.Name)+1+len(c.Value))
+		if line := "Set-Cookie: " + r.cookies[0]; len(line) > middleware.CookieLimit {
+			t.Fatalf("a Set-Cookie line of %d bytes was sent", len(line))
 		}
-		if lo < 2750 { // 4096 bytes of base64 hold 3072; nonce, tag, footer and claims take the rest
+		// 4096 bytes of base64 hold 3072; the header name, cookie name and
+		// attributes, then nonce, tag, footer and claims take the rest.
+		if lo < 2700 {
 			t.Errorf("only %d bytes of value fit: the overhead is too large", lo)
 		}
 		r = hs.get(fmt.Sprintf("/?n=%d", lo+1))
@@ -283,8 +327,8 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) {
-			t.Errorf("ErrorHandler got %v", got)
+		if len(got) == 0 || !isErr(got[len(got)-1], middleware.ErrTooLarge) || !isErr(got[len(got)-1], token.ErrTooLarge) {
+			t.Errorf("ErrorHandler got %v, want ErrTooLarge wrapping token.ErrTooLarge", got)
 		}
 	})
 	t.Run("open", func(t *testing.T) {
@@ -309,10 +353,11 @@ func TestThreat11_OversizedCookies(t *testing.T) {
 	})
 }
 
-// Row 15: rotation. With k2 primary and k1 decrypt-only, a k1 token opens
+// Threat 15: rotation. With k2 primary and k1 decrypt-only, a k1 token opens
 // and is re-issued under k2; once k1 is deleted it is refused; a staged
 // key never seals before it is promoted.
 func TestThreat15_Rotation(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, kv())
 	k1 := hs.src.Current().Primary()
 	k2, k3 := newKey(t), newKey(t)
@@ -324,7 +369,7 @@ func TestThreat15_Rotation(t *testing.T) {
 	}
 	hs.src.Set(staged)
 	hs.get("/set?user=ada")
-	if c := openToken(t, hs.m, staged, hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
+	if c := openToken(t, staged, hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k1.ID() {
 		t.Fatalf("sealed with %s while k3 was only staged; want k1", c.KeyID)
 	}
 	old := hs.jarToken(cookieName)
@@ -336,7 +381,7 @@ func TestThreat15_Rotation(t *testing.T) {
 	if r.body != "ada" || len(r.cookies) != 1 {
 		t.Fatalf("k1 token under k2 primary: body %q, Set-Cookie %q", r.body, r.cookies)
 	}
-	if c := openToken(t, hs.m, rotated, hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k2.ID() {
+	if c := openToken(t, rotated, hs.jarToken(cookieName), hs.clock.Now()); c.KeyID != k2.ID() {
 		t.Errorf("re-issued under %s, want k2", c.KeyID)
 	}
 
@@ -348,10 +393,11 @@ func TestThreat15_Rotation(t *testing.T) {
 	}
 }
 
-// Row 17: lost updates between concurrent requests. Without a revocation
+// Threat 17: lost updates between concurrent requests. Without a revocation
 // hook the last response wins (documented: a cookie store cannot merge);
 // with one, a logout wins over a slower request of the same session.
 func TestThreat17_ConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	// slowApp: /slow waits for the logout to finish, then changes the
 	// session, as a long upload or report would.
 	run := func(t *testing.T, rv *revocations) (slow result, after string) {
@@ -359,7 +405,7 @@ func TestThreat17_ConcurrentRequests(t *testing.T) {
 		var started = make(chan struct{})
 		cfg := middleware.Config{}
 		if rv != nil {
-			cfg.Revoked = rv.revoked
+			cfg.Revocations = rv
 		}
 		hs := newHarnessWith(t, cfg, func(hs *harness) http.Handler {
 			app := http.NewServeMux()

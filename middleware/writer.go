@@ -25,6 +25,7 @@ type responseWriter struct {
 	// that the usual response (one cookie, no Vary or Cache-Control from
 	// the handler) costs no slice allocation; see addValue.
 	setCookie, vary, cacheControl [1]string
+	legacyCookie                  [1]string
 }
 
 // commit runs the session's save once. It is called only from the

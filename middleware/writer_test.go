@@ -16,6 +16,7 @@ import (
 )
 
 func TestWrapperPassesFlusherHijackerAndResponseController(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		switch r.URL.Path {
@@ -89,6 +90,7 @@ func TestWrapperPassesFlusherHijackerAndResponseController(t *testing.T) {
 }
 
 func TestFlushBeforeWriteCarriesCookie(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"Flusher", "ResponseController"} {
 		t.Run(how, func(t *testing.T) {
 			hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +113,7 @@ func TestFlushBeforeWriteCarriesCookie(t *testing.T) {
 }
 
 func TestEarlyHintsDoNotCommit(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, middleware.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := middleware.Get(r)
 		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
@@ -143,13 +146,14 @@ func TestEarlyHintsDoNotCommit(t *testing.T) {
 	if len(r.cookies) != 1 || r.body != "done" {
 		t.Fatalf("final response: Set-Cookie %q, body %q", r.cookies, r.body)
 	}
-	c := openToken(t, hs.m, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
+	c := openToken(t, hs.src.Current(), hs.jarToken(cookieName), hs.clock.Now())
 	if _, ok := c.Data["after-103"]; !ok {
 		t.Error("the change made after the 103 was lost")
 	}
 }
 
 func TestCommitPoints(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		write func(w http.ResponseWriter)
@@ -188,6 +192,7 @@ func TestCommitPoints(t *testing.T) {
 }
 
 func TestHijackUnsupported(t *testing.T) {
+	t.Parallel()
 	m := newManager(t, newRing(t, newKey(t)), middleware.Config{})
 	var err error
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

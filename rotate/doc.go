@@ -20,6 +20,8 @@
 //
 // The primary is never deleted, and a staged key never seals before it has
 // been in the ring for Propagation, even when a rotation is overdue.
+// Leeway follows the convention of the token and middleware packages:
+// zero means [DefaultLeeway] (one minute), a negative value none.
 //
 // # The timing rule
 //
@@ -39,8 +41,9 @@
 // # Files and crashes
 //
 // A [Store] takes an exclusive flock(2) on a lock file beside the keyring
-// (path + ".lock") for every change, so two rotators never race: started
-// together, they make one rotation, not two. It writes the new file to a
+// (path + ".lock", opened without following a symbolic link) for every
+// change, so two rotators never race: started together, they make one
+// rotation, not two. Every file it writes has mode 0600. It writes the new file to a
 // temporary file in the same directory, syncs it, renames it over the
 // keyring and syncs the directory, so that readers see the old file or the
 // new one, never a torn one, whenever the writer is killed. The times a

@@ -19,3 +19,7 @@ func syncDir(dir string) error { return nil }
 
 // copyOwner is a no-op where files have no Unix owner.
 func copyOwner(f *os.File, old fs.FileInfo) {}
+
+// lockFlags adds nothing where the flags do not exist; locking fails
+// there anyway.
+const lockFlags = 0

@@ -44,3 +44,7 @@ func copyOwner(f *os.File, old fs.FileInfo) {
 		f.Chown(int(st.Uid), int(st.Gid))
 	}
 }
+
+// lockFlags keeps the lock file's open from following a symbolic link and
+// from waiting on a named pipe planted in its place.
+const lockFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK

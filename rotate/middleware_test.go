@@ -13,11 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/revoke"
 	"satchel.dev/rotate"
+	"satchel.dev/token"
 )
 
 // kidOf returns the key id in a token's footer (public information).
@@ -39,13 +42,20 @@ func kidOf(t *testing.T, tok string) string {
 // a Rotator on a keyring file is the middleware's Source. A staged key
 // never seals; after the promotion a cookie sealed with the old key is
 // accepted and re-issued under the new one with its values; once the old
-// key is deleted a cookie sealed with it gives an empty session.
+// key is deleted a cookie sealed with it gives an empty session. The
+// Rotator runs in a synctest bubble whose time never moves, so its
+// schedule stays idle and every change comes from the test's RunOnce.
 func TestRotationThroughMiddleware(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testRotationThroughMiddleware)
+}
+
+func testRotationThroughMiddleware(t *testing.T) {
 	clock := newFakeClock(t0)
 	p := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 5 * time.Hour, Leeway: time.Minute}
-	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Unscheduled(rotate.Options{
+	rt, err := rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Options{
 		Policy: p, Create: true, Now: clock.Now, Logger: quiet,
-	}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +155,30 @@ func counterVisitor(t *testing.T, h http.Handler) func(tok string) (string, int6
 		}
 		t.Fatal("no cookie set")
 		return "", 0
+	}
+}
+
+// TestConstantsMatch: rotate and revoke keep their own copies of the
+// lifetime and leeway constants (rotate imports only keyring, revoke only
+// the standard library), and they must agree with the middleware's and
+// token's, so that one leeway convention holds everywhere.
+func TestConstantsMatch(t *testing.T) {
+	t.Parallel()
+	durations := []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"rotate.DefaultMaxAge", rotate.DefaultMaxAge, middleware.DefaultMaxAge},
+		{"revoke.DefaultMaxAge", revoke.DefaultMaxAge, middleware.DefaultMaxAge},
+		{"rotate.DefaultLeeway", rotate.DefaultLeeway, token.DefaultLeeway},
+		{"revoke.DefaultLeeway", revoke.DefaultLeeway, token.DefaultLeeway},
+		{"middleware.DefaultLeeway", middleware.DefaultLeeway, token.DefaultLeeway},
+		{"rotate.MaxLeeway", rotate.MaxLeeway, token.MaxLeeway},
+		{"revoke.MaxLeeway", revoke.MaxLeeway, token.MaxLeeway},
+	}
+	for _, d := range durations {
+		if d.got != d.want {
+			t.Errorf("%s is %v, want %v", d.name, d.got, d.want)
+		}
 	}
 }

@@ -11,9 +11,27 @@ import (
 	"satchel.dev/keyring"
 )
 
-// Policy is a key rotation schedule. All four durations are required; see
-// [Policy.Validate] for the rules and the package documentation for how to
-// choose them.
+// The defaults that the satchel command uses for a policy flag left out.
+// DefaultMaxAge equals the middleware's default session lifetime.
+const (
+	DefaultInterval    = 30 * 24 * time.Hour
+	DefaultPropagation = time.Hour
+	DefaultMaxAge      = 14 * 24 * time.Hour
+)
+
+// DefaultLeeway is the leeway of a Policy whose Leeway is zero, and
+// MaxLeeway the largest one [Policy.Validate] accepts. They have the
+// values of the token package's constants of the same names (one minute
+// and five minutes), which a test checks: the policy must allow for the
+// leeway the servers apply when they check a token's expiry.
+const (
+	DefaultLeeway = time.Minute
+	MaxLeeway     = 5 * time.Minute
+)
+
+// Policy is a key rotation schedule. Interval, Propagation and MaxAge are
+// required; see [Policy.Validate] for the rules and the package
+// documentation for how to choose them.
 type Policy struct {
 	// Interval is how long a key stays primary: a key promoted at t is
 	// replaced at t+Interval.
@@ -31,7 +49,9 @@ type Policy struct {
 	MaxAge time.Duration
 
 	// Leeway is the clock-skew allowance servers apply when checking
-	// expiry (the middleware's and token.Options' Leeway). Zero is allowed.
+	// expiry: the middleware's and token.Options' Leeway, with the same
+	// convention. Zero means DefaultLeeway, a negative value means no
+	// leeway at all, and a value above MaxLeeway is invalid.
 	Leeway time.Duration
 }
 
@@ -39,9 +59,10 @@ type Policy struct {
 var ErrInvalidPolicy = errors.New("rotate: invalid policy")
 
 // Validate reports whether the policy can be applied: Interval,
-// Propagation and MaxAge must be positive, Leeway must not be negative,
-// and Propagation must be shorter than Interval (a key must be staged
-// after the previous one was promoted). Errors wrap [ErrInvalidPolicy].
+// Propagation and MaxAge must be positive, Leeway must not exceed
+// [MaxLeeway], and Propagation must be shorter than Interval (a key must
+// be staged after the previous one was promoted). Errors wrap
+// [ErrInvalidPolicy].
 func (p Policy) Validate() error {
 	var errs []string
 	if p.Interval <= 0 {
@@ -53,8 +74,8 @@ func (p Policy) Validate() error {
 	if p.MaxAge <= 0 {
 		errs = append(errs, "MaxAge must be positive")
 	}
-	if p.Leeway < 0 {
-		errs = append(errs, "Leeway must not be negative")
+	if p.Leeway > MaxLeeway {
+		errs = append(errs, fmt.Sprintf("Leeway (%v) must not exceed %v", p.Leeway, MaxLeeway))
 	}
 	if p.Interval > 0 && p.Propagation > 0 && p.Propagation >= p.Interval {
 		errs = append(errs, fmt.Sprintf("Propagation (%v) must be shorter than Interval (%v)", p.Propagation, p.Interval))
@@ -65,8 +86,22 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// leeway returns the leeway the policy allows for: Leeway, DefaultLeeway
+// for zero, none for a negative value.
+func (p Policy) leeway() time.Duration {
+	switch {
+	case p.Leeway == 0:
+		return DefaultLeeway
+	case p.Leeway < 0:
+		return 0
+	}
+	return p.Leeway
+}
+
 // DeleteAt returns the instant from which the retired key of entry e may
-// be deleted: e.Retired + Propagation + MaxAge + Leeway.
+// be deleted: e.Retired + Propagation + MaxAge + leeway, where leeway is
+// Leeway, [DefaultLeeway] when Leeway is zero, and nothing when it is
+// negative.
 //
 // Every token sealed with the key expires by then. A server seals with a
 // key until it picks up the ring that retired it, which Propagation
@@ -79,7 +114,7 @@ func (p Policy) DeleteAt(e keyring.Entry) time.Time {
 	if e.Retired.IsZero() {
 		return time.Time{}
 	}
-	return e.Retired.Add(p.Propagation + p.MaxAge + p.Leeway)
+	return e.Retired.Add(p.Propagation + p.MaxAge + p.leeway())
 }
 
 // Changes lists what one application of the policy did. Key ids are

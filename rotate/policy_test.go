@@ -12,6 +12,9 @@ import (
 	"satchel.dev/token"
 )
 
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
 // keys is a deterministic key generator for the policy's newKey.
@@ -57,7 +60,31 @@ func stateOf(r *keyring.Ring, k keyring.Key) string {
 	return e.State.String()
 }
 
+// TestLeewayConvention: zero means DefaultLeeway, negative means none,
+// as in the token and middleware packages.
+func TestLeewayConvention(t *testing.T) {
+	t.Parallel()
+	e := keyring.Entry{Retired: t0}
+	base := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 5 * time.Hour}
+	for _, tc := range []struct {
+		leeway, want time.Duration
+	}{
+		{0, rotate.DefaultLeeway},
+		{-1, 0},
+		{-time.Hour, 0},
+		{30 * time.Second, 30 * time.Second},
+		{rotate.MaxLeeway, rotate.MaxLeeway},
+	} {
+		p := base
+		p.Leeway = tc.leeway
+		if got := p.DeleteAt(e).Sub(t0) - 6*time.Hour; got != tc.want {
+			t.Errorf("Leeway %v: DeleteAt allows %v, want %v", tc.leeway, got, tc.want)
+		}
+	}
+}
+
 func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		p    rotate.Policy
@@ -69,7 +96,9 @@ func TestPolicyValidate(t *testing.T) {
 		{"no interval", rotate.Policy{Propagation: 1, MaxAge: 1}, false},
 		{"no propagation", rotate.Policy{Interval: 2, MaxAge: 1}, false},
 		{"no max age", rotate.Policy{Interval: 2, Propagation: 1}, false},
-		{"negative leeway", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: -1}, false},
+		{"negative leeway (none)", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: -1}, true},
+		{"max leeway", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: rotate.MaxLeeway}, true},
+		{"leeway above max", rotate.Policy{Interval: 2, Propagation: 1, MaxAge: 1, Leeway: rotate.MaxLeeway + 1}, false},
 		{"propagation equals interval", rotate.Policy{Interval: 2, Propagation: 2, MaxAge: 1}, false},
 		{"propagation exceeds interval", rotate.Policy{Interval: time.Hour, Propagation: 2 * time.Hour, MaxAge: 1}, false},
 	} {
@@ -94,6 +123,7 @@ func TestPolicyValidate(t *testing.T) {
 
 // TestLifecycle walks one key through every step with a fake clock.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, err := rotate.Initial(t0, g.next)
 	if err != nil {
@@ -142,6 +172,7 @@ func TestLifecycle(t *testing.T) {
 // TestOverduePromotionWaitsForPropagation: a rotator that was down past the
 // due time stages a key and still waits Propagation before promoting it.
 func TestOverduePromotionWaitsForPropagation(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	late := t0.Add(100 * time.Hour)
@@ -165,6 +196,7 @@ func TestOverduePromotionWaitsForPropagation(t *testing.T) {
 // that seals must have been in every ring since at least Propagation
 // earlier, and no token is ever sealed with a staged key.
 func TestStagedKeyNeverSeals(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	firstSeen := map[string]time.Time{r.Primary().ID(): t0.Add(-day.Propagation)}
@@ -213,6 +245,7 @@ func TestStagedKeyNeverSeals(t *testing.T) {
 // at every instant up to their expiry plus leeway: they open until then
 // and not after.
 func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
 	k1 := r.Primary()
@@ -231,8 +264,7 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 		retire.Add(day.Propagation - time.Nanosecond), // ... at the last instant it may
 	} {
 		t.Run(sealAt.Sub(retire).String(), func(t *testing.T) {
-			exp := sealAt.Add(day.MaxAge)
-			tok, err := token.Seal(k1, &token.Claims{Expiry: exp}, []byte("session"), nil)
+			tok, err := token.Seal(k1, &token.Claims{Expiry: sealAt.Add(day.MaxAge)}, []byte("session"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,6 +272,16 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 				_, err := token.Open(ringAt(now), tok, []byte("session"),
 					&token.Options{Now: func() time.Time { return now }, Leeway: day.Leeway})
 				return err
+			}
+			// The expiry the token carries: Seal may shorten it to a whole
+			// second, never lengthen it.
+			c, err := token.Open(ringAt(sealAt), tok, []byte("session"), &token.Options{Now: func() time.Time { return sealAt }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := c.Expiry
+			if exp.After(sealAt.Add(day.MaxAge)) {
+				t.Fatalf("the token expires at %v, after seal+MaxAge", exp)
 			}
 			for now := sealAt; now.Before(exp.Add(day.Leeway)); now = now.Add(7 * time.Minute) {
 				if err := open(now); err != nil {
@@ -268,6 +310,7 @@ func TestRetiredKeyOpensUntilExpiry(t *testing.T) {
 // TestPrimaryNeverDeleted: a primary older than any deletion horizon, with
 // a broken key generator, stays primary.
 func TestPrimaryNeverDeleted(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	k := g.key(t)
 	r, _ := keyring.New([]keyring.Entry{{Key: k, State: keyring.Primary, Created: t0, Promoted: t0}})
@@ -290,6 +333,7 @@ func TestPrimaryNeverDeleted(t *testing.T) {
 // TestMissingTimesAreStamped: a ring from SATCHEL_KEYS has no times; the
 // policy stamps them with now instead of guessing.
 func TestMissingTimesAreStamped(t *testing.T) {
+	t.Parallel()
 	g := &keys{}
 	k1, k2, k3 := g.key(t), g.key(t), g.key(t)
 	r, _ := keyring.New([]keyring.Entry{
@@ -325,6 +369,7 @@ func TestMissingTimesAreStamped(t *testing.T) {
 // TestNextProperties runs random policies over random schedules and checks
 // the invariants at every step.
 func TestNextProperties(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 200 {
 		interval := time.Duration(1+rng.IntN(100)) * time.Minute
@@ -381,6 +426,7 @@ func TestNextProperties(t *testing.T) {
 // TestNextChange checks that NextChange names the first instant at which
 // Next changes the ring, scanning in small steps.
 func TestNextChange(t *testing.T) {
+	t.Parallel()
 	p := rotate.Policy{Interval: 10 * time.Second, Propagation: 3 * time.Second, MaxAge: 7 * time.Second, Leeway: time.Second}
 	g := &keys{}
 	r, _ := rotate.Initial(t0, g.next)
@@ -400,6 +446,7 @@ func TestNextChange(t *testing.T) {
 }
 
 func TestNextIsPure(t *testing.T) {
+	t.Parallel()
 	g1, g2 := &keys{}, &keys{}
 	r, _ := rotate.Initial(t0, g1.next)
 	rotate.Initial(t0, g2.next)

@@ -2,11 +2,9 @@ package rotate
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"satchel.dev/keyring"
@@ -51,7 +49,7 @@ func Revoke(r *keyring.Ring, id string, now time.Time, newKey func() (keyring.Ke
 	}
 	old, ok := r.Entry(id)
 	if !ok {
-		if !isKeyID(id) {
+		if !keyring.ValidID(id) {
 			return nil, fmt.Errorf("%w (the id given is not a k4.lid id)", ErrKeyNotFound)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
@@ -88,11 +86,11 @@ func Revoke(r *keyring.Ring, id string, now time.Time, newKey func() (keyring.Ke
 // Revoke removes the key whose id is id from the keyring file with
 // [Revoke] (and with it every staged key, if it is the primary), under the
 // lock and with the same atomic replacement as
-// [Store.Update]: lock, load, revoke at now(), write. It returns the ring
-// the file holds afterwards and the state the revoked key had in the file
-// at that moment (which may differ from what an operator saw a moment
-// earlier, if a rotator promoted or retired it in between). now nil means
-// time.Now; newKey nil means [keyring.GenerateKey].
+// [Store.Update]: lock, load, revoke at s.Now(), write, with a new primary
+// from s.NewKey if one is needed. It returns the ring the file holds
+// afterwards and the state the revoked key had in the file at that moment
+// (which may differ from what an operator saw a moment earlier, if a
+// rotator promoted or retired it in between).
 //
 // The new primary's promoted time is read before the write, not after it
 // as [Store.Rotate] does: it only schedules the next rotation, and a new
@@ -101,31 +99,17 @@ func Revoke(r *keyring.Ring, id string, now time.Time, newKey func() (keyring.Ke
 // Errors are those of [Store.Update] and [Revoke]: a missing or invalid
 // file and an unknown id leave the file as it is. ctx bounds the wait for
 // the lock.
-func (s *Store) Revoke(ctx context.Context, id string, now func() time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, keyring.State, error) {
-	if now == nil {
-		now = time.Now
-	}
+func (s *Store) Revoke(ctx context.Context, id string) (*keyring.Ring, keyring.State, error) {
 	var state keyring.State
 	r, _, err := s.Update(ctx, func(cur *keyring.Ring) (*keyring.Ring, error) {
 		e, ok := cur.Entry(id)
 		if ok {
 			state = e.State
 		}
-		return Revoke(cur, id, now(), newKey)
+		return Revoke(cur, id, s.now(), s.newKey())
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	return r, state, nil
-}
-
-// isKeyID reports whether id has the form of a PASERK k4.lid id:
-// "k4.lid." and 44 characters of canonical base64url (33 bytes).
-func isKeyID(id string) bool {
-	b64, ok := strings.CutPrefix(id, "k4.lid.")
-	if !ok || len(b64) != 44 {
-		return false
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(b64)
-	return err == nil && len(b) == 33
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"satchel.dev/keyring"
@@ -24,10 +25,11 @@ import (
 // TestStoreRevoke revokes a staged key, then the primary, through the
 // store, and checks that refused revocations leave the file alone.
 func TestStoreRevoke(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, first := newFile(t)
 	k1 := first.Primary()
-	r, ch, err := s.Rotate(ctx, day, at(t0.Add(9*time.Hour)), nil)
+	r, ch, err := at(s, t0.Add(9*time.Hour)).Rotate(ctx, day)
 	if err != nil || ch.Staged == "" {
 		t.Fatalf("staging: %v %v", ch, err)
 	}
@@ -40,12 +42,12 @@ func TestStoreRevoke(t *testing.T) {
 		if !bytes.Equal(readFile(t, s.Path()), keyring.FormatFile(want)) {
 			t.Fatal("the file does not hold the returned ring")
 		}
-		if fi, _ := os.Stat(s.Path()); fi.Mode().Perm() != 0o640 {
-			t.Fatalf("mode %v, want the file's 0640", fi.Mode().Perm())
+		if fi, _ := os.Stat(s.Path()); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("mode %v, want 0600 whatever the file had", fi.Mode().Perm())
 		}
 	}
 
-	r, state, err := s.Revoke(ctx, k2, at(t0.Add(9*time.Hour+time.Minute)), nil)
+	r, state, err := at(s, t0.Add(9*time.Hour+time.Minute)).Revoke(ctx, k2)
 	if err != nil || state != keyring.Staged || r.Len() != 1 || r.Primary().ID() != k1.ID() {
 		t.Fatalf("revoking the staged key: %v %v %v", r, state, err)
 	}
@@ -54,7 +56,7 @@ func TestStoreRevoke(t *testing.T) {
 	g := &keys{}
 	fresh, _ := (&keys{}).next()
 	now := t0.Add(9*time.Hour + 2*time.Minute)
-	r, state, err = s.Revoke(ctx, k1.ID(), at(now), g.next)
+	r, state, err = keyed(at(s, now), g.next).Revoke(ctx, k1.ID())
 	if err != nil || state != keyring.Primary {
 		t.Fatalf("revoking the primary: %v %v", state, err)
 	}
@@ -65,7 +67,7 @@ func TestStoreRevoke(t *testing.T) {
 
 	before := readFile(t, s.Path())
 	for _, id := range []string{k1.ID(), k2, fresh.ExportPASERK()} {
-		if _, _, err := s.Revoke(ctx, id, at(now), g.next); !errors.Is(err, rotate.ErrKeyNotFound) {
+		if _, _, err := keyed(at(s, now), g.next).Revoke(ctx, id); !errors.Is(err, rotate.ErrKeyNotFound) {
 			t.Fatalf("revoking an absent key: %v, want ErrKeyNotFound", err)
 		}
 	}
@@ -75,7 +77,7 @@ func TestStoreRevoke(t *testing.T) {
 
 	t.Run("missing file", func(t *testing.T) {
 		s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
-		if _, _, err := s.Revoke(ctx, k1.ID(), at(now), nil); !errors.Is(err, fs.ErrNotExist) {
+		if _, _, err := at(s, now).Revoke(ctx, k1.ID()); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("got %v, want ErrNotExist", err)
 		}
 		if _, err := os.Stat(s.Path()); !errors.Is(err, fs.ErrNotExist) {
@@ -84,11 +86,11 @@ func TestStoreRevoke(t *testing.T) {
 	})
 	t.Run("invalid file", func(t *testing.T) {
 		s := rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt"))
-		bad := keyring.FileHeader + "\nsecret=" + k1.ExportPASERK() + " state=retired\n"
+		bad := fileHeader + "\nsecret=" + k1.ExportPASERK() + " state=retired\n"
 		if err := os.WriteFile(s.Path(), []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.Revoke(ctx, k1.ID(), at(now), nil); !errors.Is(err, keyring.ErrInvalidRing) {
+		if _, _, err := at(s, now).Revoke(ctx, k1.ID()); !errors.Is(err, keyring.ErrInvalidRing) {
 			t.Fatalf("got %v, want ErrInvalidRing", err)
 		}
 		if string(readFile(t, s.Path())) != bad {
@@ -100,14 +102,15 @@ func TestStoreRevoke(t *testing.T) {
 // TestStoreRevokePrimaryRemovesStaged revokes the primary of a file that
 // holds a staged key: the file afterwards holds neither.
 func TestStoreRevokePrimaryRemovesStaged(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, first := newFile(t)
 	k1 := first.Primary()
-	_, ch, err := s.Rotate(ctx, day, at(t0.Add(9*time.Hour)), nil)
+	_, ch, err := at(s, t0.Add(9*time.Hour)).Rotate(ctx, day)
 	if err != nil || ch.Staged == "" {
 		t.Fatalf("staging: %v %v", ch, err)
 	}
-	r, state, err := s.Revoke(ctx, k1.ID(), at(t0.Add(9*time.Hour+time.Minute)), nil)
+	r, state, err := at(s, t0.Add(9*time.Hour+time.Minute)).Revoke(ctx, k1.ID())
 	if err != nil || state != keyring.Primary {
 		t.Fatalf("revoking the primary: %v %v", state, err)
 	}
@@ -125,6 +128,11 @@ func TestStoreRevokePrimaryRemovesStaged(t *testing.T) {
 // TestStoreRevokeWaitsForLock: a revocation waits for a rotator holding
 // the lock, and gives up when its context ends.
 func TestStoreRevokeWaitsForLock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testStoreRevokeWaitsForLock)
+}
+
+func testStoreRevokeWaitsForLock(t *testing.T) {
 	s, r := newFile(t)
 	held, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
@@ -138,12 +146,12 @@ func TestStoreRevokeWaitsForLock(t *testing.T) {
 	<-held
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, _, err := s.Revoke(ctx, r.Primary().ID(), at(t0), nil); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := at(s, t0).Revoke(ctx, r.Primary().ID()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Revoke while locked: %v, want a deadline error", err)
 	}
 	close(release)
 	wg.Wait()
-	if got, _, err := s.Revoke(context.Background(), r.Primary().ID(), at(t0), nil); err != nil || got.Primary().ID() == r.Primary().ID() {
+	if got, _, err := at(s, t0).Revoke(context.Background(), r.Primary().ID()); err != nil || got.Primary().ID() == r.Primary().ID() {
 		t.Fatalf("after release: %v %v", got, err)
 	}
 }
@@ -153,6 +161,7 @@ func TestStoreRevokeWaitsForLock(t *testing.T) {
 // from then on they give an empty session, and cookies are sealed with the
 // new primary.
 func TestRevokeThroughMiddleware(t *testing.T) {
+	t.Parallel()
 	s, r := newFile(t)
 	leaked := r.Primary().ID()
 	w, err := keyring.NewWatcher(s.Path(), keyring.WatchOptions{Interval: time.Hour, Logger: quiet})
@@ -177,7 +186,7 @@ func TestRevokeThroughMiddleware(t *testing.T) {
 	if kidOf(t, tok) != leaked || n != 2 {
 		t.Fatalf("before: kid %s, counter %d", kidOf(t, tok), n)
 	}
-	next, _, err := s.Revoke(context.Background(), leaked, nil, nil)
+	next, _, err := s.Revoke(context.Background(), leaked)
 	if err != nil {
 		t.Fatal(err)
 	}

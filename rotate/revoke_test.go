@@ -45,6 +45,7 @@ func rows(r *keyring.Ring) []row {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	// Like day, with tokens that outlive the retired k0's first 9 hours.
 	long := rotate.Policy{Interval: 10 * time.Hour, Propagation: time.Hour, MaxAge: 14 * time.Hour, Leeway: time.Minute}
 	now := t0.Add(9*time.Hour + 30*time.Minute)
@@ -166,6 +167,7 @@ func TestRevoke(t *testing.T) {
 // state was, and so is one sealed with a staged key when the primary was
 // revoked; tokens of the new primary and of the keys kept still open.
 func TestRevokedKeyTokensRefused(t *testing.T) {
+	t.Parallel()
 	now := t0.Add(9*time.Hour + 30*time.Minute)
 	opts := &token.Options{Now: func() time.Time { return now }}
 	imp := []byte("session")
@@ -220,6 +222,7 @@ func TestRevokedKeyTokensRefused(t *testing.T) {
 // unknown key, and the policy, run from the result for several rotations,
 // never brings it back or promotes it; it stages and promotes fresh keys.
 func TestRevokePrimaryDropsStaged(t *testing.T) {
+	t.Parallel()
 	now := t0.Add(9*time.Hour + 30*time.Minute)
 	g := &keys{}
 	r, k0, k1, k2 := leakRing(t, g)

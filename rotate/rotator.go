@@ -3,6 +3,8 @@ package rotate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"sync"
@@ -46,12 +48,6 @@ type Options struct {
 
 	// OnError, if set, is called with the error of each failed run.
 	OnError func(error)
-
-	// unscheduled leaves out the background schedule, so that only
-	// NewRotator and RunOnce run the policy. Tests that drive a fake clock
-	// set it (export_test.go): the schedule sleeps in real time, and a run
-	// it started would race the test's own RunOnce for each change.
-	unscheduled bool
 }
 
 // Rotator applies a [Policy] to a [Store] on a schedule and publishes the
@@ -63,14 +59,26 @@ type Options struct {
 // nothing: the file is left as it is and [Rotator.Current] keeps the last
 // good Ring; the failure is reported and the run retried after Poll.
 //
-// A Rotator is safe for concurrent use. Close stops it.
+// OnChange, OnError and the Logger are called outside the Rotator's
+// locks, one at a time and in the order of the runs, on a goroutine of the
+// Rotator's own or on the one calling RunOnce (or NewRotator). They may
+// call any method of the Rotator, RunOnce and Close included; the reports
+// of a run started from a callback are delivered after that callback
+// returns.
+//
+// A Rotator is safe for concurrent use. Close stops it. It prints (with
+// any fmt verb, and through slog) as its path and the ids of its Ring.
 type Rotator struct {
 	store *Store
 	opts  Options
 	log   *slog.Logger
 
 	cur atomic.Pointer[keyring.Ring]
-	mu  sync.Mutex // serializes runs
+	run sync.Mutex // serializes runs; never held while reports are delivered
+
+	mu         sync.Mutex // guards queue and delivering
+	queue      []func()   // reports waiting for delivery, oldest first
+	delivering bool       // a goroutine is delivering the queue
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -119,15 +127,13 @@ func NewRotator(store *Store, opts Options) (*Rotator, error) {
 			return nil, err
 		}
 	}
-	if _, err := rt.run(ctx); err != nil {
+	_, err := rt.runOnce(ctx)
+	rt.deliver()
+	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if opts.unscheduled {
-		close(rt.done)
-	} else {
-		go rt.loop()
-	}
+	go rt.loop()
 	return rt, nil
 }
 
@@ -138,33 +144,80 @@ func (rt *Rotator) Current() *keyring.Ring { return rt.cur.Load() }
 // RunOnce runs the policy now, as the schedule would, and returns what
 // changed. Runs take turns, so a change the schedule (or another rotator)
 // made a moment earlier is already in the file and is not reported again.
-// On error the published Ring stays as it was.
+// On error the published Ring stays as it was. RunOnce may be called from
+// OnChange or OnError.
 func (rt *Rotator) RunOnce(ctx context.Context) (Changes, error) {
-	return rt.run(ctx)
+	ch, err := rt.runOnce(ctx)
+	rt.deliver()
+	return ch, err
 }
 
-func (rt *Rotator) run(ctx context.Context) (Changes, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	r, ch, err := rt.store.Rotate(ctx, rt.opts.Policy, rt.opts.Now, rt.opts.NewKey)
+// runOnce runs the policy and queues its reports; the caller delivers
+// them.
+func (rt *Rotator) runOnce(ctx context.Context) (Changes, error) {
+	rt.run.Lock()
+	r, ch, err := rt.store.rotate(ctx, rt.opts.Policy, rt.opts.Now, rt.opts.NewKey)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Stopped by Close or the caller: not a failure to report.
+	case err != nil:
+		rt.enqueue(func() {
+			rt.log.Error("rotate: run failed; keeping the last good keyring", "path", rt.store.Path(), "err", err)
+			if rt.opts.OnError != nil {
+				rt.opts.OnError(err)
+			}
+		})
+	default:
+		rt.cur.Store(r)
+		if !ch.Empty() {
+			rt.enqueue(func() {
+				rt.log.Info("rotate: keyring changed", "path", rt.store.Path(), "changes", ch.String(), "primary", r.Primary().ID())
+				if rt.opts.OnChange != nil {
+					rt.opts.OnChange(r, ch)
+				}
+			})
+		}
+	}
+	rt.run.Unlock()
 	if err != nil {
-		if ctx.Err() != nil {
-			return Changes{}, err // stopped by Close or the caller: not a failure to report
-		}
-		rt.log.Error("rotate: run failed; keeping the last good keyring", "path", rt.store.Path(), "err", err)
-		if rt.opts.OnError != nil {
-			rt.opts.OnError(err)
-		}
 		return Changes{}, err
 	}
-	rt.cur.Store(r)
-	if !ch.Empty() {
-		rt.log.Info("rotate: keyring changed", "path", rt.store.Path(), "changes", ch.String(), "primary", r.Primary().ID())
-		if rt.opts.OnChange != nil {
-			rt.opts.OnChange(r, ch)
-		}
-	}
 	return ch, nil
+}
+
+// enqueue adds a report to deliver. It is called with rt.run held, so
+// reports queue in the order of the runs.
+func (rt *Rotator) enqueue(report func()) {
+	rt.mu.Lock()
+	rt.queue = append(rt.queue, report)
+	rt.mu.Unlock()
+}
+
+// deliver runs the queued reports one at a time, outside every lock. A
+// goroutine that finds another one delivering leaves its reports to it,
+// so reports keep their order and a callback that runs the policy does
+// not wait for itself.
+func (rt *Rotator) deliver() {
+	rt.mu.Lock()
+	if rt.delivering {
+		rt.mu.Unlock()
+		return
+	}
+	rt.delivering = true
+	defer func() {
+		rt.delivering = false
+		rt.mu.Unlock()
+	}()
+	for len(rt.queue) > 0 {
+		report := rt.queue[0]
+		rt.queue[0] = nil
+		rt.queue = rt.queue[1:]
+		rt.mu.Unlock()
+		func() {
+			defer rt.mu.Lock() // relock even if the report panics
+			report()
+		}()
+	}
 }
 
 // wait returns how long to sleep before the next run.
@@ -192,16 +245,37 @@ func (rt *Rotator) loop() {
 			return
 		case <-t.C:
 		}
-		_, err := rt.run(rt.ctx)
+		_, err := rt.runOnce(rt.ctx)
 		failed = err != nil
+		// Delivered on another goroutine, so that a callback may call
+		// Close, which waits for this loop to end.
+		go rt.deliver()
 	}
 }
 
 // Close stops the schedule, interrupting a wait for the lock, and waits
-// for a run in progress. Current keeps returning the last Ring. Close is
+// for a run of the schedule in progress to end. The reports of that run
+// may still be delivered after Close returns. Close may be called from
+// OnChange or OnError. Current keeps returning the last Ring. Close is
 // idempotent and returns nil.
 func (rt *Rotator) Close() error {
 	rt.closeOnce.Do(rt.cancel)
 	<-rt.done
 	return nil
 }
+
+// String describes the Rotator by its path and current Ring: ids and
+// states, never key material.
+func (rt *Rotator) String() string {
+	if rt == nil {
+		return "rotate.Rotator(nil)"
+	}
+	return fmt.Sprintf("rotate.Rotator{%q: %s}", rt.store.Path(), rt.cur.Load())
+}
+
+// Format implements [fmt.Formatter]: every verb prints [Rotator.String].
+func (rt *Rotator) Format(f fmt.State, verb rune) { io.WriteString(f, rt.String()) }
+
+// LogValue implements [slog.LogValuer]: a Rotator logs as
+// [Rotator.String].
+func (rt *Rotator) LogValue() slog.Value { return slog.StringValue(rt.String()) }

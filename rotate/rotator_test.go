@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"satchel.dev/keyring"
@@ -29,19 +30,27 @@ func (c *fakeClock) Set(t time.Time)      { c.ns.Store(t.UnixNano()) }
 func (c *fakeClock) Add(d time.Duration)  { c.ns.Add(int64(d)) }
 func newFakeClock(t time.Time) *fakeClock { c := &fakeClock{}; c.Set(t); return c }
 
+// TestRotatorFakeClock drives a Rotator with its own clock, in a synctest
+// bubble whose time never moves: the schedule stays idle and every change
+// comes from RunOnce.
 func TestRotatorFakeClock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testRotatorFakeClock)
+}
+
+func testRotatorFakeClock(t *testing.T) {
 	clock := newFakeClock(t0)
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	var changes []rotate.Changes
 	var mu sync.Mutex
-	rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Unscheduled(rotate.Options{
+	rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{
 		Policy: day, Create: true, Now: clock.Now, Logger: quiet,
 		OnChange: func(r *keyring.Ring, ch rotate.Changes) {
 			mu.Lock()
 			defer mu.Unlock()
 			changes = append(changes, ch)
 		},
-	}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,64 +78,80 @@ func TestRotatorFakeClock(t *testing.T) {
 	}
 }
 
-// TestRotatorSchedule runs a real-time rotator with a policy of a few
-// hundred milliseconds and a Watcher on the same file.
+// TestRotatorSchedule runs a Rotator on its own schedule, with a Watcher
+// on the same file, for two simulated days in a synctest bubble: keys are
+// staged, promoted and deleted on time, the Watcher follows, and nothing
+// runs after Close.
 func TestRotatorSchedule(t *testing.T) {
-	p := rotate.Policy{Interval: 300 * time.Millisecond, Propagation: 100 * time.Millisecond, MaxAge: 200 * time.Millisecond}
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	var promoted, deleted atomic.Int32
-	rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{
-		Policy: p, Create: true, Logger: quiet,
-		OnChange: func(r *keyring.Ring, ch rotate.Changes) {
-			if ch.Promoted != "" {
-				promoted.Add(1)
-			}
-			deleted.Add(int32(len(ch.Deleted)))
-		},
-		OnError: func(err error) { t.Error(err) },
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := rotate.Policy{Interval: 3 * time.Hour, Propagation: time.Hour, MaxAge: 2 * time.Hour}
+		path := filepath.Join(t.TempDir(), "keyring.txt")
+		var promoted, deleted atomic.Int32
+		var last atomic.Pointer[keyring.Ring]
+		rt, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{
+			Policy: p, Create: true, Logger: quiet, Poll: 15 * time.Minute,
+			OnChange: func(r *keyring.Ring, ch rotate.Changes) {
+				if ch.Promoted != "" {
+					promoted.Add(1)
+				}
+				deleted.Add(int32(len(ch.Deleted)))
+				last.Store(r)
+			},
+			OnError: func(err error) { t.Error(err) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := keyring.NewWatcher(path, keyring.WatchOptions{Interval: 5 * time.Minute, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		start := time.Now()
+		time.Sleep(48 * time.Hour)
+		synctest.Wait()
+		// One promotion every Interval, the first after Interval: 16 in
+		// 48 hours. A key retired at t is deleted at t+3h1m
+		// (Propagation+MaxAge+the default leeway): those retired at 3h to
+		// 42h, 14 of them.
+		if n, d := promoted.Load(), deleted.Load(); n != 16 || d != 14 {
+			t.Errorf("after 48h: %d promotions, %d deletions; want 16 and 14", n, d)
+		}
+		r := rt.Current()
+		if last.Load() != r || r.Len() > 3 {
+			t.Errorf("Current %v, last reported %v", r, last.Load())
+		}
+		e, _ := r.Entry(r.Primary().ID())
+		if want := start.Add(48 * time.Hour).UTC(); !e.Promoted.Equal(want) {
+			t.Errorf("primary promoted at %v, want %v", e.Promoted, want)
+		}
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if w.Current().Primary().ID() != r.Primary().ID() {
+			t.Errorf("the Watcher serves %v, the Rotator %v", w.Current(), r)
+		}
+		rt.Close()
+		n := promoted.Load()
+		time.Sleep(24 * time.Hour)
+		synctest.Wait()
+		if promoted.Load() != n {
+			t.Error("the rotator ran after Close")
+		}
+		if err := rt.Close(); err != nil {
+			t.Fatal(err)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := keyring.NewWatcher(path, keyring.WatchOptions{Interval: 10 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for promoted.Load() < 4 || deleted.Load() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s: %d promotions, %d deletions", promoted.Load(), deleted.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	rt.Close()
-	n := promoted.Load()
-	time.Sleep(400 * time.Millisecond)
-	if promoted.Load() != n {
-		t.Fatal("rotator ran after Close")
-	}
-	if err := rt.Close(); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, func() bool { return w.Current().Primary().ID() == rt.Current().Primary().ID() })
-	if r := rt.Current(); r.Len() > 3 {
-		t.Errorf("retired keys pile up: %v", r)
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-	}
 }
 
 // TestRotatorKeepsLastGoodRing: a keyring file damaged by hand makes runs
 // fail; the rotator keeps its Ring, reports, and never rewrites the file.
 func TestRotatorKeepsLastGoodRing(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testRotatorKeepsLastGoodRing)
+}
+
+func testRotatorKeepsLastGoodRing(t *testing.T) {
 	clock := newFakeClock(t0)
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	var errs atomic.Int32
@@ -139,7 +164,7 @@ func TestRotatorKeepsLastGoodRing(t *testing.T) {
 	}
 	defer rt.Close()
 	good := rt.Current()
-	bad := []byte(keyring.FileHeader + "\nsecret=k4.local.truncated")
+	bad := []byte(fileHeader + "\nsecret=k4.local.truncated")
 	if err := os.WriteFile(path, bad, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +173,11 @@ func TestRotatorKeepsLastGoodRing(t *testing.T) {
 	if _, err := rt.RunOnce(context.Background()); !errors.As(err, &fe) || fe.File != path || fe.Line != 2 {
 		t.Fatalf("RunOnce on a damaged file: %v", err)
 	}
-	waitUntil(t, func() bool { return errs.Load() >= 3 }) // the schedule keeps retrying
+	time.Sleep(15 * time.Millisecond) // three polls of the schedule, in the bubble's time
+	synctest.Wait()
+	if errs.Load() < 4 {
+		t.Errorf("%d failures reported, want RunOnce's and one per poll", errs.Load())
+	}
 	if rt.Current() != good {
 		t.Fatal("the ring changed")
 	}
@@ -159,10 +188,15 @@ func TestRotatorKeepsLastGoodRing(t *testing.T) {
 	if err := os.WriteFile(path, keyring.FormatFile(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return rt.Current().Len() == 2 })
+	time.Sleep(5 * time.Millisecond)
+	synctest.Wait()
+	if rt.Current().Len() != 2 {
+		t.Errorf("after the repair: %v, want a staged key", rt.Current())
+	}
 }
 
 func TestNewRotatorErrors(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keyring.txt")
 	if _, err := rotate.NewRotator(rotate.NewStore(path), rotate.Options{Policy: day, Logger: quiet}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file without Create: %v", err)
@@ -199,6 +233,11 @@ func ExampleNewRotator() {
 // TestRotatorCloseInterruptsLockWait: Close returns promptly while a run
 // waits for a lock another process holds.
 func TestRotatorCloseInterruptsLockWait(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testRotatorCloseInterruptsLockWait)
+}
+
+func testRotatorCloseInterruptsLockWait(t *testing.T) {
 	s, _ := newFile(t)
 	rt, err := rotate.NewRotator(s, rotate.Options{Policy: day, Poll: time.Millisecond, Logger: quiet,
 		OnError: func(err error) { t.Errorf("a stopped run was reported: %v", err) }})
@@ -213,12 +252,48 @@ func TestRotatorCloseInterruptsLockWait(t *testing.T) {
 	})
 	defer close(release)
 	<-held
-	time.Sleep(20 * time.Millisecond) // let the rotator block on the lock
-	done := make(chan struct{})
-	go func() { rt.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("Close did not interrupt the wait for the lock")
+	time.Sleep(20 * time.Millisecond) // the rotator's next run now waits for the lock
+	synctest.Wait()
+	start := time.Now()
+	rt.Close()
+	if d := time.Since(start); d > 0 {
+		t.Errorf("Close took %v of the bubble's time, want none", d)
 	}
+}
+
+// TestRotatorCloseFromScheduledCallback: an OnChange called for a run of
+// the schedule calls Close, which waits for the schedule to end: the
+// schedule delivers its reports on another goroutine, so this does not
+// wait for itself.
+func TestRotatorCloseFromScheduledCallback(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var rt *rotate.Rotator
+		var closed atomic.Bool
+		ready := make(chan struct{})
+		var err error
+		rt, err = rotate.NewRotator(rotate.NewStore(filepath.Join(t.TempDir(), "keyring.txt")), rotate.Options{
+			Policy: day, Create: true, Logger: quiet,
+			OnChange: func(*keyring.Ring, rotate.Changes) {
+				<-ready
+				rt.Close()
+				closed.Store(true)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(ready)
+		time.Sleep(day.Interval) // the schedule stages a key, and OnChange closes
+		synctest.Wait()
+		if !closed.Load() {
+			t.Fatal("Close inside a scheduled OnChange did not return")
+		}
+		n := rt.Current().Len()
+		time.Sleep(10 * day.Interval)
+		synctest.Wait()
+		if rt.Current().Len() != n {
+			t.Error("the schedule ran after Close")
+		}
+	})
 }

@@ -5,17 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"satchel.dev/keyring"
 )
-
-// ErrExist is wrapped by [Store.Create] when the keyring file exists.
-var ErrExist = fs.ErrExist
 
 // Store is a keyring file that rotators update safely.
 //
@@ -28,39 +28,81 @@ var ErrExist = fs.ErrExist
 // sees the old file or the new one, never a torn one, even if the writer
 // is killed or the machine loses power halfway.
 //
-// A new keyring file gets mode 0600. A replaced one keeps the mode of the
-// file it replaces, less any permission for others (a keyring is never
-// world-readable), and, where the process may, its owner and group. When
-// the path is a symbolic link, the file it points to is replaced. The
-// lock file is never removed: removing it would let two rotators lock two
-// different files.
+// Every keyring file a Store writes has mode 0600, whatever the mode of
+// the file it replaces: a key readable by a group is readable by everyone
+// in it. The file keeps, where the process may, the owner and group of the
+// file it replaces. When the path is a symbolic link, the file it points
+// to is replaced. The lock file is opened without following a symbolic
+// link and must be a regular file; it is never removed: removing it would
+// let two rotators lock two different files.
+//
+// Reads are those of [keyring.LoadFile]: at most [keyring.MaxFileSize]
+// bytes of a regular file that others cannot write.
 //
 // All rotators of one keyring must use the same path, so that they lock
 // the same lock file. A Store holds no open files between calls and is
-// safe for concurrent use.
+// safe for concurrent use once its fields are set. It prints as its path.
 type Store struct {
+	// Now returns the current time, which the changes of Rotate and
+	// Revoke record. Nil means time.Now. Set it before the Store is used.
+	Now func() time.Time
+
+	// NewKey generates the keys that Rotate and Revoke add. Nil means
+	// keyring.GenerateKey. Set it before the Store is used.
+	NewKey func() (keyring.Key, error)
+
 	path string
 	lock string
 }
 
-// NewStore returns the Store of the keyring file at path. It touches no
-// file; the file need not exist yet (see [Store.Create]).
+// NewStore returns the Store of the keyring file at path, with the system
+// clock and keyring.GenerateKey. It touches no file; the file need not
+// exist yet (see [Store.Create]).
 func NewStore(path string) *Store {
 	return &Store{path: path, lock: path + ".lock"}
+}
+
+// String returns "rotate.Store(PATH)".
+func (s *Store) String() string {
+	if s == nil {
+		return "rotate.Store(nil)"
+	}
+	return "rotate.Store(" + strconv.Quote(s.path) + ")"
+}
+
+// Format implements [fmt.Formatter]: every verb prints [Store.String].
+func (s *Store) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
+
+// LogValue implements [slog.LogValuer]: a Store logs as [Store.String].
+func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Store) newKey() func() (keyring.Key, error) {
+	if s.NewKey != nil {
+		return s.NewKey
+	}
+	return keyring.GenerateKey
 }
 
 // Path returns the path of the keyring file.
 func (s *Store) Path() string { return s.path }
 
 // Load reads the keyring file without taking the lock: the atomic
-// replacement makes that safe. Errors are those of [keyring.LoadFile].
+// replacement makes that safe. Results are those of [keyring.LoadFile],
+// including its warning about a file whose mode is too open.
 func (s *Store) Load() (*keyring.Ring, error) {
 	return keyring.LoadFile(s.path)
 }
 
-// Create writes r as a new keyring file under the lock. It returns an
-// error wrapping [ErrExist] if the file already exists, and leaves that
-// file alone. ctx bounds the wait for the lock.
+// Create writes r as a new keyring file (mode 0600) under the lock. It
+// returns an error wrapping [fs.ErrExist] if the file already exists, and
+// leaves that file alone. ctx bounds the wait for the lock.
 func (s *Store) Create(ctx context.Context, r *keyring.Ring) error {
 	if r == nil {
 		return errors.New("rotate: nil ring")
@@ -71,7 +113,7 @@ func (s *Store) Create(ctx context.Context, r *keyring.Ring) error {
 	}
 	defer unlock()
 	if _, err := os.Lstat(s.path); err == nil {
-		return fmt.Errorf("rotate: %s: %w (refusing to overwrite a keyring)", s.path, ErrExist)
+		return &fs.PathError{Op: "create", Path: s.path, Err: fs.ErrExist}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -94,7 +136,7 @@ func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring
 		return nil, false, err
 	}
 	defer unlock()
-	data, cur, err := s.readLocked()
+	cur, err := s.readLocked()
 	if err != nil {
 		return nil, false, err
 	}
@@ -105,8 +147,9 @@ func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring
 	if next == nil {
 		return cur, false, nil
 	}
+	// The format is canonical: the file is FormatFile(cur) byte for byte.
 	out := keyring.FormatFile(next)
-	if bytes.Equal(out, data) {
+	if bytes.Equal(out, keyring.FormatFile(cur)) {
 		return cur, false, nil
 	}
 	if err := s.writeLocked(out); err != nil {
@@ -115,54 +158,50 @@ func (s *Store) Update(ctx context.Context, fn func(cur *keyring.Ring) (*keyring
 	return next, true, nil
 }
 
-// readLocked reads and parses the keyring file.
-func (s *Store) readLocked() ([]byte, *keyring.Ring, error) {
-	data, err := os.ReadFile(s.target())
-	if err != nil {
-		return nil, nil, err
+// readLocked reads and parses the keyring file with keyring.LoadFile: a
+// bounded read of a regular file. A file whose mode is too open is read
+// all the same (LoadFile's warning is dropped): the next write makes it
+// 0600.
+func (s *Store) readLocked() (*keyring.Ring, error) {
+	r, err := keyring.LoadFile(s.path)
+	if r == nil {
+		return nil, err
 	}
-	cur, err := keyring.ParseFile(data)
-	if err != nil {
-		var fe *keyring.FileError
-		if errors.As(err, &fe) {
-			fe.File = s.path
-		}
-		return nil, nil, err
-	}
-	return data, cur, nil
+	return r, nil
 }
 
 // Rotate applies policy p to the keyring file under the lock, as a cron
-// job does: lock, load, [Policy.Next] at now(), write if changed. It
+// job does: lock, load, [Policy.Next] at s.Now(), write if changed. It
 // returns the ring the file holds afterwards and the changes made (empty
-// when the file was left alone). now nil means time.Now; newKey nil means
-// [keyring.GenerateKey].
+// when the file was left alone).
 //
 // The times a run records (a staged key's created time, a promotion's
 // promoted and retired times) must not precede the moment servers can see
 // the change, or a slow write (a long fsync under I/O load) would eat into
-// Propagation. So when now() has moved on while the new file was written,
-// Rotate writes it once more, still under the lock, with this run's times
-// set to a now() read after the first file was in place. A crash between
-// the two writes leaves the first file, whose times are early by the
-// duration of one write.
+// Propagation. So when the clock has moved on while the new file was
+// written, Rotate writes it once more, still under the lock, with this
+// run's times set to a time read after the first file was in place. A
+// crash between the two writes leaves the first file, whose times are
+// early by the duration of one write.
 //
 // Two rotators started together make one rotation: the second waits for
 // the lock and then finds nothing due. Errors are those of [Store.Update]
 // and [Policy.Next]; an invalid file is never replaced.
-func (s *Store) Rotate(ctx context.Context, p Policy, now func() time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, Changes, error) {
+func (s *Store) Rotate(ctx context.Context, p Policy) (*keyring.Ring, Changes, error) {
+	return s.rotate(ctx, p, s.now, s.newKey())
+}
+
+// rotate is Rotate with the clock and key generator of a Rotator.
+func (s *Store) rotate(ctx context.Context, p Policy, now func() time.Time, newKey func() (keyring.Key, error)) (*keyring.Ring, Changes, error) {
 	if err := p.Validate(); err != nil {
 		return nil, Changes{}, err
-	}
-	if now == nil {
-		now = time.Now
 	}
 	unlock, err := s.lockFile(ctx)
 	if err != nil {
 		return nil, Changes{}, err
 	}
 	defer unlock()
-	_, cur, err := s.readLocked()
+	cur, err := s.readLocked()
 	if err != nil {
 		return nil, Changes{}, err
 	}
@@ -232,17 +271,15 @@ func (s *Store) writeLocked(data []byte) (err error) {
 	target := s.target()
 	dir := filepath.Dir(target)
 	prefix := tempPrefix(target)
-	if stale, _ := filepath.Glob(filepath.Join(dir, globEscape(prefix)+"*")); len(stale) > 0 {
-		for _, f := range stale {
-			os.Remove(f)
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), prefix) {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 
-	perm := fs.FileMode(0o600)
 	old, statErr := os.Stat(target)
-	if statErr == nil {
-		perm = old.Mode().Perm() &^ 0o007
-	}
 	f, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		return fmt.Errorf("rotate: writing keyring: %w", err)
@@ -257,7 +294,8 @@ func (s *Store) writeLocked(data []byte) (err error) {
 	if statErr == nil {
 		copyOwner(f, old)
 	}
-	if err = f.Chmod(perm); err != nil {
+	// CreateTemp makes the file 0600 already; say so, whatever it does.
+	if err = f.Chmod(0o600); err != nil {
 		return fmt.Errorf("rotate: writing keyring: %w", err)
 	}
 	if _, err = f.Write(data); err != nil {
@@ -280,16 +318,20 @@ func (s *Store) writeLocked(data []byte) (err error) {
 	return nil
 }
 
-// globEscape escapes the metacharacters of filepath.Match.
-func globEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
-	return r.Replace(s)
-}
-
-// lockFile takes the exclusive lock, polling until ctx is done.
+// lockFile takes the exclusive lock, polling until ctx is done. The lock
+// file is opened without following a symbolic link (an attacker's link
+// would make the Store create or truncate a file of their choosing) and
+// must be a regular file.
 func (s *Store) lockFile(ctx context.Context) (unlock func(), err error) {
-	f, err := os.OpenFile(s.lock, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.lock, os.O_RDWR|os.O_CREATE|lockFlags, 0o600)
 	if err != nil {
+		return nil, fmt.Errorf("rotate: opening lock file: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", s.lock)
+		}
 		return nil, fmt.Errorf("rotate: opening lock file: %w", err)
 	}
 	wait := time.Millisecond

@@ -358,20 +358,10 @@ func parseFooter(buf *[footerLen + 2]byte, seg string) (kid []byte, footer []byt
 		return nil, nil, false
 	}
 	kid = f[len(footerPrefix) : n-len(footerSuffix)]
-	if string(kid[:len("k4.lid.")]) != "k4.lid." || !isB64(kid[len("k4.lid."):]) {
+	if !keyring.ValidID(kid) {
 		return nil, nil, false
 	}
 	return kid, f, true
-}
-
-// isB64 reports whether b uses only the base64url alphabet.
-func isB64(b []byte) bool {
-	for _, c := range b {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // claimTimes are the times Seal writes, in UTC and whole seconds.

@@ -1005,11 +1005,11 @@ func TestSealTypedValues(t *testing.T) {
 	}
 }
 
-// TestThreat10_CaseVariantMembers: a session value holding both "Role"
+// TestThreat12_CaseVariantMembers: a session value holding both "Role"
 // and "role" decodes (through jsonx.Unmarshal, which Decode[T] uses) with
 // the exactly named member only, whatever the order: the lower-case twin
 // an attacker might smuggle in cannot override the field.
-func TestThreat10_CaseVariantMembers(t *testing.T) {
+func TestThreat12_CaseVariantMembers(t *testing.T) {
 	t.Parallel()
 	k, ring := newRing(t)
 	for _, v := range []string{`{"Role":"user","role":"admin"}`, `{"role":"admin","Role":"user"}`} {

@@ -5,12 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"satchel.dev/keyring"
+	"satchel.dev/rotate"
 )
 
 // Exit codes.
@@ -36,6 +39,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return c.run(args)
 }
 
+// secretLike matches what looks like a secret PASERK (k4.local.…,
+// k4.secret.…, wrapped and password-protected keys, sealed keys) or a
+// v4.local token (a session cookie): text that must never reach a
+// terminal or a log through an error message.
+var secretLike = regexp.MustCompile(`k[1-4]\.(?:local|secret|local-wrap|secret-wrap|local-pw|secret-pw|seal)\.[A-Za-z0-9_.-]*|v[1-4]\.local\.[A-Za-z0-9_.-]*`)
+
+// redact replaces every secret-looking part of s with its prefix and
+// "[redacted]".
+func redact(s string) string {
+	return secretLike.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, '.')
+		j := strings.IndexByte(m[i+1:], '.')
+		return m[:i+1+j+1] + "[redacted]"
+	})
+}
+
+// redactWriter is the command's standard error: whatever a message quotes
+// back (an argument, a flag's value as the flag package repeats it), a
+// secret pasted in the wrong place never gets through. Every message is
+// written with one Write call, so a secret is never split across two.
+type redactWriter struct{ w io.Writer }
+
+func (r redactWriter) Write(p []byte) (int, error) {
+	if !secretLike.Match(p) {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 const mainUsage = `satchel manages the keys of satchel session cookies.
 
 Usage:
@@ -56,6 +91,9 @@ Exit codes: 0 success, 1 failure, 2 usage error.
 `
 
 func (c *cli) run(args []string) int {
+	if _, ok := c.stderr.(redactWriter); !ok {
+		c.stderr = redactWriter{c.stderr}
+	}
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, mainUsage)
 		return exitUsage
@@ -111,7 +149,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) (rest []string, code int, d
 			return nil, exitOK, true
 		}
 		if err != nil {
-			fmt.Fprintf(c.stderr, "%s: %v\n", fs.Name(), err)
+			fmt.Fprintf(c.stderr, "%s: %s\n", fs.Name(), flagError(err))
 			fs.SetOutput(c.stderr)
 			fs.Usage()
 			return nil, exitUsage, true
@@ -123,6 +161,16 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) (rest []string, code int, d
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// flagValue matches the value that the flag package quotes back in its
+// errors ("invalid value "x" for flag -timeout: ...").
+var flagValue = regexp.MustCompile(`^invalid (boolean )?value ".*" for (flag )?(-\S+): `)
+
+// flagError returns the text of a flag package error without the value
+// given, which may be a secret pasted into the wrong flag.
+func flagError(err error) string {
+	return flagValue.ReplaceAllString(err.Error(), "invalid value for flag $3: ")
 }
 
 // parseNoArgs parses a command that takes flags only: it refuses
@@ -147,15 +195,35 @@ func (c *cli) parseNoArgs(fs *flag.FlagSet, args []string, required ...string) (
 // usageErr reports a usage problem found after parsing and returns 2.
 func (c *cli) usageErr(fs *flag.FlagSet, format string, a ...any) int {
 	fmt.Fprintf(c.stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
-	fmt.Fprintf(c.stderr, "Run \"%s -h\" for usage.\n", fs.Name())
+	fmt.Fprintf(c.stderr, "Run 'satchel %s -h' for usage.\n", fs.Name())
 	return exitUsage
 }
 
 // fail reports a failure and returns 1.
 func (c *cli) fail(cmd string, err error) int {
-	fmt.Fprintf(c.stderr, "%s: %v\n", cmd, err)
+	fmt.Fprintf(c.stderr, "%s: %s\n", cmd, operatorText(err))
 	return exitFailure
 }
+
+// warn prints a warning, such as a keyring file's too open mode.
+func (c *cli) warn(err error) {
+	fmt.Fprintf(c.stderr, "warning: %s\n", operatorText(err))
+}
+
+// operatorText is the text of err for an operator: the Go package names
+// that prefix the library's errors ("rotate: ", "keyring: ") are left
+// out, and an existing file is said plainly.
+func operatorText(err error) string {
+	var pe *iofs.PathError
+	if errors.As(err, &pe) && errors.Is(err, iofs.ErrExist) {
+		return pe.Path + " already exists; refusing to overwrite a keyring"
+	}
+	return pkgPrefix.ReplaceAllString(err.Error(), "$1")
+}
+
+// pkgPrefix matches the package name that begins a library error or one
+// it wraps ("rotate: keyring: ...").
+var pkgPrefix = regexp.MustCompile(`(^|: )(?:(?:keyring|rotate|token|middleware): )+`)
 
 // duration is a flag.Value for a time.Duration that also accepts whole
 // days ("30d", "14d").
@@ -177,6 +245,9 @@ func (v duration) Set(s string) error {
 	return nil
 }
 
+// parseDuration reads a duration as Go writes it ("90m", "1h30m") or a
+// whole number of days ("30d"). Every duration flag of the command reads
+// its value with it. Errors never repeat s.
 func parseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseUint(days, 10, 16)
@@ -200,11 +271,30 @@ func formatDuration(d time.Duration) string {
 	return d.String()
 }
 
+// loadFile is keyring.LoadFile, printing its warning about a file whose
+// mode is too open rather than failing.
+func (c *cli) loadFile(path string) (*keyring.Ring, error) {
+	r, err := keyring.LoadFile(path)
+	if r != nil && err != nil {
+		c.warn(err)
+		err = nil
+	}
+	return r, err
+}
+
+// store returns the Store of the keyring file at path, with the command's
+// clock and key generator.
+func (c *cli) store(path string) *rotate.Store {
+	s := rotate.NewStore(path)
+	s.Now, s.NewKey = c.now, c.newKey
+	return s
+}
+
 // loadRing reads the keyring file at path, or $SATCHEL_KEYS when path is
-// empty.
-func loadRing(path string) (*keyring.Ring, string, error) {
+// empty. A file whose mode lets others read it is loaded with a warning.
+func (c *cli) loadRing(path string) (*keyring.Ring, string, error) {
 	if path != "" {
-		r, err := keyring.LoadFile(path)
+		r, err := c.loadFile(path)
 		return r, path, err
 	}
 	r, err := keyring.FromEnv(keyring.EnvVar)

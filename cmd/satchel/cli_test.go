@@ -18,6 +18,9 @@ import (
 	"satchel.dev/token"
 )
 
+// fileHeader is the first line of a keyring file.
+const fileHeader = "satchel-keyring v1"
+
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
 // env is an in-process command environment with a settable clock.
@@ -237,7 +240,7 @@ func TestKeyringLifecycle(t *testing.T) {
 
 	e.now = t0.Add(10 * time.Hour)
 	dry := e.run(append([]string{"keyring", "rotate", "-file", path, "-dry-run"}, policy...)...)
-	if dry.code != exitOK || !strings.Contains(dry.stdout, "would do: promote "+k2.ID()) {
+	if dry.code != exitOK || !strings.Contains(dry.stdout, ": would promote "+k2.ID()+"; retire "+k1.ID()+" now; next change after that at ") {
 		t.Fatalf("dry run: %q %q", dry.stdout, dry.stderr)
 	}
 	if ringState(t, path, k2) != "staged" {
@@ -454,9 +457,9 @@ func TestRefusesInvalidKeyrings(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ name, file, want string }{
-		{"no primary", keyring.FileHeader + "\nsecret=" + k1 + " state=retired\nsecret=" + k2 + " state=staged\n", "nokey.txt: no primary key"},
-		{"duplicate id", keyring.FileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k1 + " state=retired\n", `dupid.txt:3: field "secret": the same key as line 2`},
-		{"hand-edited state", keyring.FileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k2 + " state=old\n", `state.txt:3: field "state": unknown state`},
+		{"no primary", fileHeader + "\nsecret=" + k1 + " state=retired\nsecret=" + k2 + " state=staged\n", "nokey.txt: no primary key"},
+		{"duplicate id", fileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k1 + " state=retired\n", `dupid.txt:3: field "secret": the same key as line 2`},
+		{"hand-edited state", fileHeader + "\nsecret=" + k1 + " state=primary\nsecret=" + k2 + " state=old\n", `state.txt:3: field "state": unknown state`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.SplitN(tc.want, ":", 2)[0])
@@ -552,7 +555,7 @@ func TestInspect(t *testing.T) {
 		{"wrong audience", []string{"-cookie", "sid", tok}, "invalid token"},
 		{"tampered", []string{"-cookie", "sid", "-audience", "shop", tok[:20] + "A" + tok[21:]}, "invalid token"},
 		{"expired", []string{"-cookie", "sid", "-audience", "shop", "-now", "2026-11-01T10:01:00Z", tok}, "use -now"},
-		{"expired, no leeway", []string{"-cookie", "sid", "-audience", "shop", "-leeway", "0", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
+		{"expired, no leeway", []string{"-cookie", "sid", "-audience", "shop", "-leeway", "-1s", "-now", "2026-11-01T10:00:00Z", tok}, "use -now"},
 	}
 	for _, f := range fails {
 		r := e.run(append([]string{"inspect", "-file", path}, f.args...)...)
@@ -577,8 +580,9 @@ func TestInspect(t *testing.T) {
 
 // TestInspectMiddlewareCookie seals a session through the real middleware
 // and opens its cookie with inspect: -cookie and -audience, the name of a
-// NAME=VALUE cookie and the default name (the middleware's with Insecure)
-// reach middleware.ImplicitAssertion as the middleware passes them.
+// NAME=VALUE cookie and the default name (the middleware's default,
+// middleware.DefaultName) reach middleware.ImplicitAssertion as the
+// middleware passes them.
 func TestInspectMiddlewareCookie(t *testing.T) {
 	e := newEnv(t)
 	e.now = time.Now()
@@ -587,7 +591,7 @@ func TestInspectMiddlewareCookie(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	for _, cfg := range []middleware.Config{
-		{Insecure: true},
+		{}, // the default name: inspect needs no -cookie
 		{Insecure: true, Name: "sid", Audience: "shop"},
 		{Name: "__Host-session", Audience: `a "quoted" app`},
 	} {

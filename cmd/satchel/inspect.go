@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -20,15 +21,17 @@ const inspectUsage = `Usage: satchel inspect [-file PATH] [-cookie NAME [-audien
 Opens TOKEN, a v4.local token, with the keyring file PATH (or the keys of
 $SATCHEL_KEYS without -file) and prints the id and state of the key that
 sealed it and its claims: expiry, issue time, not-before, id and session
-data. TOKEN may also be a cookie as a browser shows it (NAME=TOKEN) or "-"
-to read it from standard input, which keeps it out of the shell history.
+data. TOKEN may also be a cookie as a browser shows it (NAME=TOKEN), a
+whole Cookie header ("Cookie: a=1; NAME=TOKEN"), or "-" to read any of
+these from standard input, which keeps it out of the shell history.
 
 A token is authenticated together with an implicit assertion that it
 does not carry: the middleware binds the cookie name and its
 Config.Audience there. -cookie and -audience rebuild it; the cookie name
-defaults to the NAME of a NAME=TOKEN argument, else "session" (the
-middleware's name with Config.Insecure). -implicit gives the exact bytes
-instead. Chunked cookies (MaxChunks > 1) must be joined first.
+defaults to the NAME of a NAME=TOKEN argument, else "__Host-session" (the
+middleware's default name; with Config.Insecure it is "session").
+-implicit gives the exact bytes instead. Chunked cookies (MaxChunks > 1)
+must be joined first.
 
 Exits 1 if the token does not open: malformed or tampered, sealed under
 another assertion, expired, not yet valid or sealed with a key the keyring
@@ -42,7 +45,8 @@ func (c *cli) inspect(args []string) int {
 	audience := fs.String("audience", "", "the middleware's Config.Audience")
 	implicit := fs.String("implicit", "", "the exact implicit assertion, instead of -cookie and -audience")
 	at := fs.String("now", "", "open the token as of this RFC 3339 time instead of now")
-	leeway := fs.Duration("leeway", middleware.DefaultLeeway, "clock-skew leeway for exp, nbf and iat (the middleware's default)")
+	leeway := middleware.DefaultLeeway
+	fs.Var(duration{&leeway}, "leeway", "clock-skew leeway for exp, nbf and iat; 0 means the middleware's default, a negative value none")
 	rest, code, done := c.parse(fs, args)
 	if done {
 		return code
@@ -78,7 +82,10 @@ func (c *cli) inspect(args []string) int {
 		}
 		tok = line
 	}
-	tok, name := cookieValue(tok)
+	tok, name, err := cookieValue(tok, *cookie)
+	if err != nil {
+		return c.fail("inspect", err)
+	}
 	imp := []byte(*implicit)
 	if !setImplicit {
 		n := *cookie
@@ -86,16 +93,22 @@ func (c *cli) inspect(args []string) int {
 			n = name // the cookie's own name, when given as NAME=TOKEN
 		}
 		if n == "" {
-			n = middleware.DefaultInsecureName
+			n = middleware.DefaultName
 		}
 		imp = middleware.ImplicitAssertion(n, *audience)
 	}
 
-	r, src, err := loadRing(*path)
+	r, src, err := c.loadRing(*path)
 	if err != nil {
 		return c.fail("inspect", err)
 	}
-	claims, err := token.Open(r, tok, imp, &token.Options{Now: func() time.Time { return now }, Leeway: *leeway})
+	switch {
+	case leeway == 0:
+		leeway = middleware.DefaultLeeway
+	case leeway < 0:
+		leeway = -1 // none, in the convention of token.Options
+	}
+	claims, err := token.Open(r, tok, imp, &token.Options{Now: func() time.Time { return now }, Leeway: leeway})
 	if err != nil {
 		return c.fail("inspect", explain(err, src))
 	}
@@ -119,27 +132,42 @@ func (c *cli) inspect(args []string) int {
 	return exitOK
 }
 
-// cookieValue trims white space and quotes and splits a "NAME=TOKEN"
-// cookie into the token and the name. From a whole Cookie header
-// ("Cookie: a=1; session=v4.local...") it takes the cookie whose value is
-// a v4 token.
-func cookieValue(s string) (tok, name string) {
+// cookieValue finds the token in s: a bare token, "NAME=TOKEN", or a
+// Cookie header ("Cookie: a=1; NAME=TOKEN"), which http.ParseCookie
+// reads. It returns the token and the cookie's name ("" for a bare
+// token). Among several cookies it takes the one named want, or else the
+// only one whose value is a v4 token. Errors never contain s.
+func cookieValue(s, want string) (tok, name string, err error) {
 	s = strings.TrimSpace(s)
-	s = strings.TrimSpace(strings.TrimPrefix(s, "Cookie:"))
-	if strings.Contains(s, ";") {
-		for part := range strings.SplitSeq(s, ";") {
-			if strings.Contains(part, "v4.") {
-				s = strings.TrimSpace(part)
-				break
+	if t := strings.Trim(s, `"`); strings.HasPrefix(t, "v4.") {
+		return t, "", nil
+	}
+	if h, ok := strings.CutPrefix(s, "Cookie:"); ok {
+		s = strings.TrimSpace(h)
+	}
+	cookies, err := http.ParseCookie(s)
+	if err != nil {
+		return "", "", errors.New("TOKEN is neither a token, nor NAME=TOKEN, nor a Cookie header")
+	}
+	var found *http.Cookie
+	for _, c := range cookies {
+		switch {
+		case want != "" && c.Name == want:
+			return c.Value, c.Name, nil
+		case want == "" && strings.HasPrefix(c.Value, "v4."):
+			if found != nil {
+				return "", "", errors.New("several cookies hold tokens: name the one to open with -cookie")
 			}
+			found = c
 		}
 	}
-	if !strings.HasPrefix(s, "v4.") {
-		if n, v, ok := strings.Cut(s, "="); ok {
-			name, s = strings.TrimSpace(n), v
+	if found == nil {
+		if want != "" {
+			return "", "", fmt.Errorf("no cookie named %q", want)
 		}
+		return "", "", errors.New("no cookie holds a v4 token")
 	}
-	return strings.Trim(s, `"`), name
+	return found.Value, found.Name, nil
 }
 
 // explain adds a hint to a token error; it never includes the token.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"satchel.dev/keyring"
-	"satchel.dev/middleware"
 	"satchel.dev/rotate"
 )
 
@@ -49,14 +47,14 @@ func (c *cli) keyring(args []string) int {
 	return exitUsage
 }
 
-// policyFlags registers the rotation policy's flags on fs, with defaults
-// that match the middleware's (a 14-day session lifetime).
+// policyFlags registers the rotation policy's flags on fs, with the
+// rotate package's defaults (which match the middleware's).
 func policyFlags(fs *flag.FlagSet) *rotate.Policy {
 	p := &rotate.Policy{
-		Interval:    30 * 24 * time.Hour,
-		Propagation: time.Hour,
-		MaxAge:      middleware.DefaultMaxAge,
-		Leeway:      time.Minute,
+		Interval:    rotate.DefaultInterval,
+		Propagation: rotate.DefaultPropagation,
+		MaxAge:      rotate.DefaultMaxAge,
+		Leeway:      rotate.DefaultLeeway,
 	}
 	fs.Var(duration{&p.Interval}, "interval", "how long a key stays primary")
 	fs.Var(duration{&p.Propagation}, "propagation", "how long a new key is staged before promotion;\nmust exceed the slowest time a server takes to reload the keyring")
@@ -92,7 +90,7 @@ func (c *cli) keyringInit(args []string) int {
 	if err != nil {
 		return c.fail("keyring init", err)
 	}
-	if err := rotate.NewStore(*path).Create(context.Background(), r); err != nil {
+	if err := c.store(*path).Create(context.Background(), r); err != nil {
 		return c.fail("keyring init", err)
 	}
 	fmt.Fprintf(c.stdout, "%s: created with %d key(s); primary %s\n", *path, r.Len(), r.Primary().ID())
@@ -140,7 +138,7 @@ func (c *cli) keyringShow(args []string) int {
 			return c.usageErr(fs, "%v", err)
 		}
 	}
-	r, src, err := loadRing(*path)
+	r, src, err := c.loadRing(*path)
 	if err != nil {
 		return c.fail("keyring show", err)
 	}
@@ -210,7 +208,8 @@ func (c *cli) keyringRotate(args []string) int {
 	path := fs.String("file", "", "the keyring file (required)")
 	p := policyFlags(fs)
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
-	timeout := fs.Duration("timeout", time.Minute, "how long to wait for another rotator's lock")
+	timeout := time.Minute
+	fs.Var(duration{&timeout}, "timeout", "how long to wait for another rotator's lock")
 	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
 	}
@@ -218,22 +217,25 @@ func (c *cli) keyringRotate(args []string) int {
 		return c.usageErr(fs, "%v", err)
 	}
 	now := c.now()
+	r, err := c.loadFile(*path) // warns about a file others can read
+	if err != nil {
+		return c.fail("keyring rotate", rotateHint(err, *path))
+	}
 	if *dry {
-		r, err := keyring.LoadFile(*path)
-		if err != nil {
-			return c.fail("keyring rotate", rotateHint(err, *path))
-		}
 		next, ch, err := p.Next(r, now, keyring.GenerateKey)
 		if err != nil {
 			return c.fail("keyring rotate", err)
 		}
-		fmt.Fprintf(c.stdout, "%s: would do: %s\n", *path, describe(ch))
-		fmt.Fprintf(c.stdout, "next change after that: %s\n", formatTime(p.NextChange(next)))
+		if ch.Empty() {
+			fmt.Fprintf(c.stdout, "%s: no change due now; next change at %s\n", *path, formatTime(p.NextChange(r)))
+		} else {
+			fmt.Fprintf(c.stdout, "%s: would %s now; next change after that at %s\n", *path, describe(ch), formatTime(p.NextChange(next)))
+		}
 		return exitOK
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	r, ch, err := rotate.NewStore(*path).Rotate(ctx, *p, c.now, c.newKey)
+	r, ch, err := c.store(*path).Rotate(ctx, *p)
 	if err != nil {
 		return c.fail("keyring rotate", rotateHint(err, *path))
 	}
@@ -269,7 +271,8 @@ func (c *cli) keyringRevoke(args []string) int {
 	path := fs.String("file", "", "the keyring file (required)")
 	id := fs.String("id", "", "the k4.lid id of the key to revoke (required)")
 	dry := fs.Bool("dry-run", false, "print what would change without writing")
-	timeout := fs.Duration("timeout", time.Minute, "how long to wait for a rotator's lock")
+	timeout := time.Minute
+	fs.Var(duration{&timeout}, "timeout", "how long to wait for a rotator's lock")
 	if code, done := c.parseNoArgs(fs, args, "file"); done {
 		return code
 	}
@@ -277,7 +280,7 @@ func (c *cli) keyringRevoke(args []string) int {
 		return c.usageErr(fs, "-id: %s", msg)
 	}
 	if *dry {
-		r, err := keyring.LoadFile(*path)
+		r, err := c.loadFile(*path)
 		if err != nil {
 			return c.fail("keyring revoke", revokeHint(err, *path))
 		}
@@ -300,9 +303,9 @@ func (c *cli) keyringRevoke(args []string) int {
 		fmt.Fprintf(c.stdout, "%s: would %s; %d key(s) would remain\n", *path, what, next.Len())
 		return exitOK
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	r, state, err := rotate.NewStore(*path).Revoke(ctx, *id, c.now, c.newKey)
+	r, state, err := c.store(*path).Revoke(ctx, *id)
 	if err != nil {
 		return c.fail("keyring revoke", revokeHint(err, *path))
 	}
@@ -347,11 +350,7 @@ func checkID(id string) string {
 		}
 		return "that looks like a secret key, not its id; pass the k4.lid id that satchel keyring show lists"
 	}
-	b64, ok := strings.CutPrefix(id, "k4.lid.")
-	if !ok || len(b64) != 44 {
-		return "want a k4.lid id as satchel keyring show lists it"
-	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(b64); err != nil || len(b) != 33 {
+	if !keyring.ValidID(id) {
 		return "want a k4.lid id as satchel keyring show lists it"
 	}
 	return ""

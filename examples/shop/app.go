@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/revoke"
 )
 
 // Session keys the shop uses.
@@ -31,11 +33,24 @@ type options struct {
 	Insecure bool         // session cookie without Secure; see main's doc
 	Logger   *slog.Logger // nil means slog.Default()
 	Now      func() time.Time
+	// Revocations records sign-outs. Nil means an in-process
+	// satchel.dev/revoke Set; main passes a Redis-backed one when
+	// $SATCHEL_REDIS is set, so that every shop process shares it.
+	Revocations revocations
+}
+
+// revocations is what the shop needs of a revocation set: the middleware's
+// hook (sign-out of one session, done by Destroy) and sign-out everywhere.
+// Both satchel.dev/revoke.Set and satchel.dev/revoke/redis.Store have it.
+type revocations interface {
+	middleware.Revocations
+	RevokeSubject(ctx context.Context, subject string, at time.Time, keep ...string) error
 }
 
 // app is the shop's HTTP side.
 type app struct {
 	sessions *middleware.Manager
+	revoked  revocations
 	cookie   string // the session cookie's name
 	log      *slog.Logger
 	now      func() time.Time
@@ -51,6 +66,14 @@ func newApp(src keyring.Source, opts options) (http.Handler, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.revoked = opts.Revocations
+	if a.revoked == nil {
+		set, err := revoke.New(revoke.Config{MaxAge: middleware.DefaultMaxAge, Now: opts.Now})
+		if err != nil {
+			return nil, err
+		}
+		a.revoked = set
+	}
 	sessions, err := middleware.New(src, middleware.Config{
 		Insecure:     opts.Insecure,
 		Audience:     "satchel-shop",
@@ -58,6 +81,7 @@ func newApp(src keyring.Source, opts options) (http.Handler, error) {
 		Now:          opts.Now,
 		Logger:       a.log,
 		ErrorHandler: a.sessionError,
+		Revocations:  a.revoked,
 	})
 	if err != nil {
 		return nil, err
@@ -73,6 +97,7 @@ func newApp(src keyring.Source, opts options) (http.Handler, error) {
 	mux.HandleFunc("GET /cart", a.cart)
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /logout/everywhere", a.logoutEverywhere)
 	mux.HandleFunc("POST /cart/add", a.addToCart)
 	mux.HandleFunc("POST /cart/remove", a.removeFromCart)
 	mux.HandleFunc("POST /cart/note", a.saveNote)
@@ -107,7 +132,9 @@ func (a *app) view(r *http.Request, name, title string, readOnly bool) *pageData
 	}
 	d.User, _ = s.GetString(keyUser)
 	if !readOnly {
-		d.Flashes = s.Pop()
+		for _, f := range s.Flashes() {
+			d.Flashes = append(d.Flashes, f.Message)
+		}
 	}
 	d.Cart = cartOf(s)
 	for _, q := range d.Cart {
@@ -170,16 +197,39 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		back(w, r)
 		return
 	}
-	// A new session id at login: a session id planted before it never
-	// becomes a logged-in one.
-	s.Renew()
+	// A new session id and a fresh lifetime at login: a session id planted
+	// before it never becomes a logged-in one. The subject is whom "sign
+	// out everywhere" signs out.
+	s.Restart()
+	s.SetSubject(name)
 	s.Set(keyUser, name)
 	s.Flash("Welcome, " + name + ".")
 	back(w, r)
 }
 
+// logout ends this session. With Revocations configured, Destroy also
+// records the session id as signed out, so a copy of the cookie taken
+// before (another tab, another device, a thief) stops working on every
+// server too.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	middleware.Get(r).Destroy()
+	http.Redirect(w, r, "/?bye=1", http.StatusSeeOther)
+}
+
+// logoutEverywhere ends every session of the signed-in user, on every
+// device and every server: after a password change, or a lost phone.
+func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	s := middleware.Get(r)
+	if sub := s.Subject(); sub != "" {
+		if err := a.revoked.RevokeSubject(r.Context(), sub, a.now()); err != nil {
+			// The sign-out did not stick everywhere: say so rather than
+			// pretend. The session stays, so the user can try again.
+			a.log.ErrorContext(r.Context(), "shop: sign out everywhere failed", "error", err)
+			http.Error(w, "Signing out everywhere failed; please try again.", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	s.Destroy()
 	http.Redirect(w, r, "/?bye=1", http.StatusSeeOther)
 }
 

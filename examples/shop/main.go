@@ -13,6 +13,19 @@
 // is unset it generates a random development key at start and says so on
 // stderr; sessions then end when the server stops.
 //
+// # Sign-out that sticks
+//
+// Signing out revokes the session, so a copy of the cookie stops working;
+// "Sign out everywhere" ends every session of the user. By default the
+// record of sign-outs lives in this process (satchel.dev/revoke). Set
+// $SATCHEL_REDIS to a redis://host:port URL to share it through Redis
+// (satchel.dev/revoke/redis): then any number of shop processes that share
+// $SATCHEL_KEYS and $SATCHEL_REDIS enforce each other's sign-outs, e.g.
+//
+//	SATCHEL_KEYS=$(go run ./cmd/satchel keygen) SATCHEL_REDIS=redis://127.0.0.1:6379 go run ./examples/shop -addr 127.0.0.1:8081
+//
+// and the same with -addr 127.0.0.1:8082.
+//
 // # Plain HTTP
 //
 // The session cookie keeps its production attributes (__Host- prefix,
@@ -43,7 +56,12 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"satchel.dev/keyring"
+	"satchel.dev/middleware"
+	"satchel.dev/revoke"
+	revokeredis "satchel.dev/revoke/redis"
 )
 
 func main() {
@@ -74,7 +92,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	handler, err := newApp(ring, options{Insecure: *insecure, Logger: logger})
+	revoked, closeRevoked, err := loadRevocations(ctx, getenv, logger, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeRevoked()
+	handler, err := newApp(ring, options{Insecure: *insecure, Logger: logger, Revocations: revoked})
 	if err != nil {
 		return err
 	}
@@ -88,7 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "shop: warning: browsers send Secure cookies over plain http only to localhost; "+
 			"on this address logins will not stick unless you run with -insecure or put TLS in front")
 	}
-	fmt.Fprintf(stderr, "shop: listening on http://%s\n", ln.Addr())
+	// The server's own pid: `go run` starts the shop as a child process,
+	// so stopping the go tool's pid would leave the server running.
+	fmt.Fprintf(stderr, "shop: listening on http://%s (pid %d)\n", ln.Addr(), os.Getpid())
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -129,4 +154,48 @@ func loadKeys(getenv func(string) string, stderr io.Writer) (*keyring.Ring, erro
 	fmt.Fprintf(stderr, "shop: $%s is not set: using a random development key (%s); "+
 		"sessions will not survive a restart\n", keyring.EnvVar, key.ID())
 	return keyring.FromKeys(key)
+}
+
+// redisEnv names the variable that points the shop at a shared Redis.
+const redisEnv = "SATCHEL_REDIS"
+
+// loadRevocations returns the record of sign-outs: shared through the Redis
+// at $SATCHEL_REDIS when it is set, else nil, which makes the app keep an
+// in-process one. With Redis it waits (a few seconds at most) until every
+// sign-out still in force has been read, so that a copied cookie is
+// refused from the first request on. The returned func releases it.
+func loadRevocations(ctx context.Context, getenv func(string) string, logger *slog.Logger, stderr io.Writer) (revocations, func(), error) {
+	raw := strings.TrimSpace(getenv(redisEnv))
+	if raw == "" {
+		fmt.Fprintf(stderr, "shop: $%s is not set: sign-outs are recorded in this process only\n", redisEnv)
+		return nil, func() {}, nil
+	}
+	opts, err := goredis.ParseURL(raw)
+	if err != nil {
+		// The URL may hold a password: name the variable, not its value.
+		return nil, nil, fmt.Errorf("$%s is not a redis:// URL", redisEnv)
+	}
+	client := goredis.NewClient(opts)
+	set, err := revoke.New(revoke.Config{MaxAge: middleware.DefaultMaxAge})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	store, err := revokeredis.New(client, set, revokeredis.Config{Logger: logger})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	release := func() {
+		store.Close()
+		client.Close()
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := store.Wait(wait); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("reading sign-outs from Redis at %s: %w", opts.Addr, err)
+	}
+	fmt.Fprintf(stderr, "shop: sign-outs are shared through Redis at %s\n", opts.Addr)
+	return store, release, nil
 }

@@ -140,6 +140,7 @@ footer { color: var(--muted); font-size: .85rem; max-width: 1040px; margin: 0 au
     <span class="who" id="who">Signed in as <strong>{{.User}}</strong></span>
     <a class="pill" href="/cart" id="cart-link">Cart <span class="badge" id="cart-count">{{.CartCount}}</span></a>
     <form class="inline" method="post" action="/logout"><button class="ghost" id="logout">Sign out</button></form>
+    <form class="inline" method="post" action="/logout/everywhere"><button class="ghost" id="logout-everywhere" title="End this account's sessions on every device">Sign out everywhere</button></form>
   {{end}}
 </div></header>
 <main>

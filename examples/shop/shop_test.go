@@ -15,16 +15,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
+	"satchel.dev/sessiontest"
 )
 
 // shop is a test client of the app over TLS, with a cookie jar.
 type shop struct {
-	t      *testing.T
-	srv    *httptest.Server
-	client *http.Client
-	url    *url.URL
+	t        *testing.T
+	srv      *httptest.Server
+	client   *http.Client
+	url      *url.URL
+	sessions *middleware.Manager // seals and opens the app's cookies
 }
 
 func newShop(t *testing.T, opts options) *shop {
@@ -49,7 +53,55 @@ func newShop(t *testing.T, opts options) *shop {
 	c := srv.Client()
 	c.Jar, _ = cookiejar.New(nil)
 	u, _ := url.Parse(srv.URL)
-	return &shop{t: t, srv: srv, client: c, url: u}
+	return &shop{t: t, srv: srv, client: c, url: u, sessions: shopSessions(t, ring, opts)}
+}
+
+// shopSessions returns a Manager configured as newApp configures the
+// shop's: with the same keys, cookie name and audience it seals cookies the
+// app opens and opens those the app sets, so that tests can seed the app's
+// sessions and read them back with sessiontest.
+func shopSessions(t *testing.T, src keyring.Source, opts options) *middleware.Manager {
+	t.Helper()
+	m, err := middleware.New(src, middleware.Config{
+		Insecure:    opts.Insecure,
+		Audience:    "satchel-shop",
+		IdleTimeout: 24 * time.Hour,
+		Now:         opts.Now,
+		Logger:      discardLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// newShopHandler returns the app's handler and a Manager for its cookies,
+// for tests that call the handler directly.
+func newShopHandler(t *testing.T) (http.Handler, *middleware.Manager) {
+	t.Helper()
+	key, err := keyring.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.FromKeys(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newApp(ring, options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, shopSessions(t, ring, options{})
+}
+
+// signedIn seeds a session of a signed-in user with a cart.
+func signedIn(user string, cart map[string]int) func(*middleware.Session) {
+	return func(s *middleware.Session) {
+		s.Set(keyUser, user)
+		if cart != nil {
+			s.Set(keyCart, cart)
+		}
+	}
 }
 
 // page is a response with its body.
@@ -135,6 +187,78 @@ func TestShopFlow(t *testing.T) {
 	if s.cookie() != nil {
 		t.Error("the session cookie survived logout")
 	}
+}
+
+func TestShopSeededCart(t *testing.T) {
+	t.Parallel()
+	h, sessions := newShopHandler(t)
+	req := sessiontest.NewRequest(t, sessions, "GET", "/cart", nil,
+		signedIn("Ada", map[string]int{"TEA-SEN": 2, "COF-ETH": 1}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	p := page{rec.Code, rec.Body.String(), rec.Result().Header}
+	p.has(t, "Signed in as <strong>Ada</strong>", `id="line-TEA-SEN"`, `id="line-COF-ETH"`, `id="cart-count">3<`, `id="total">€40.70<`)
+}
+
+// TestShopRemoveFromCart checks a handler's change to the session by
+// reading back the cookie its response set.
+func TestShopRemoveFromCart(t *testing.T) {
+	t.Parallel()
+	h, sessions := newShopHandler(t)
+	form := url.Values{"sku": {"TEA-SEN"}, "next": {"/cart"}}
+	req := sessiontest.NewRequest(t, sessions, "POST", "/cart/remove", strings.NewReader(form.Encode()),
+		signedIn("Ada", map[string]int{"TEA-SEN": 2, "COF-ETH": 1}))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/cart" {
+		t.Fatalf("status %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	sessiontest.Read(sessions, req, rec.Result(), func(s *middleware.Session) {
+		if user, _ := s.GetString(keyUser); user != "Ada" {
+			t.Errorf("user %q", user)
+		}
+		if diff := cmp.Diff(map[string]int{"COF-ETH": 1}, cartOf(s)); diff != "" {
+			t.Errorf("cart (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]middleware.FlashMessage{{Message: "Removed Sencha Uji."}}, s.Flashes()); diff != "" {
+			t.Errorf("flashes (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestShopLogoutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	h, sessions := newShopHandler(t)
+	req := sessiontest.NewRequest(t, sessions, "POST", "/logout", nil, signedIn("Ada", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	sessiontest.Read(sessions, req, rec.Result(), func(s *middleware.Session) {
+		if !s.IsNew() || s.Len() != 0 {
+			t.Errorf("after logout: new %v, %d values", s.IsNew(), s.Len())
+		}
+	})
+}
+
+// TestShopSeededBrowser puts a seeded session into the client's cookie
+// jar, as if the user had signed in earlier, and uses the real server.
+func TestShopSeededBrowser(t *testing.T) {
+	t.Parallel()
+	s := newShop(t, options{})
+	cookies, err := sessiontest.Cookies(s.sessions, signedIn("Grace", map[string]int{"ACC-POT": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.client.Jar.SetCookies(s.url, cookies)
+	p := s.get("/cart")
+	p.has(t, "Signed in as <strong>Grace</strong>", `id="line-ACC-POT"`, `id="cart-count">1<`)
+
+	s.post("/theme", url.Values{"theme": {"dark"}})
+	sessiontest.Open(s.sessions, s.client.Jar.Cookies(s.url), func(sess *middleware.Session) {
+		if theme, _ := sess.GetString(keyTheme); theme != "dark" {
+			t.Errorf("theme %q after choosing dark", theme)
+		}
+	})
 }
 
 func TestShopLoginValidation(t *testing.T) {

@@ -210,11 +210,11 @@ func TestWriterRefuses(t *testing.T) {
 	}
 }
 
-// TestThreat10_UnmarshalCaseExact: a member whose name differs from a
+// TestThreat12_UnmarshalCaseExact: a member whose name differs from a
 // field's only in case does not set the field, whatever the order, so an
 // attacker-controlled "role" cannot override "Role" as it would with
 // encoding/json's case-insensitive match.
-func TestThreat10_UnmarshalCaseExact(t *testing.T) {
+func TestThreat12_UnmarshalCaseExact(t *testing.T) {
 	t.Parallel()
 	type user struct {
 		Role  string

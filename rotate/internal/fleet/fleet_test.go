@@ -158,7 +158,7 @@ func serve(path string, watch time.Duration) {
 				return
 			}
 			if time.Since(s.Created()) > policy.MaxAge/3 {
-				s.Renew() // keeps the values, restarts the absolute lifetime
+				s.Restart() // keeps the values, new id, restarts the absolute lifetime
 			}
 		}
 		n, _ := s.GetInt64("n")
@@ -191,7 +191,9 @@ func serve(path string, watch time.Duration) {
 func startServer(t *testing.T, path string, watch time.Duration) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serverEnv+"=1", fileEnv+"="+path, watchEnv+"="+watch.String())
+	// Under the race detector a process waits a second before it exits;
+	// the servers are killed anyway, so they need not.
+	cmd.Env = append(os.Environ(), serverEnv+"=1", fileEnv+"="+path, watchEnv+"="+watch.String(), "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -292,6 +294,8 @@ func runFleet(t *testing.T, duration time.Duration, watch []time.Duration) figur
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				u.request(addrs[rng.IntN(len(addrs))])
+				// A real pause: the servers are other processes on the
+				// real clock, and users do not hammer them in a loop.
 				time.Sleep(time.Duration(rng.IntN(10)) * time.Millisecond)
 			}
 		})
@@ -333,7 +337,21 @@ func runFleet(t *testing.T, duration time.Duration, watch []time.Duration) figur
 // TestFleet is the zero-downtime proof: with Propagation above the
 // servers' reload time, no request is rejected and no update is lost
 // while keys turn over every 2 s.
+// longTests is the environment variable that enables the multi-process
+// tests, which take real time: CI sets it.
+const longTests = "SATCHEL_LONG_TESTS"
+
+// needLong skips t unless $SATCHEL_LONG_TESTS is 1.
+func needLong(t *testing.T) {
+	t.Helper()
+	if os.Getenv(longTests) != "1" {
+		t.Skip("a multi-process test that runs in real time (about 30 s); set " + longTests + "=1 to run it")
+	}
+}
+
 func TestFleet(t *testing.T) {
+	needLong(t)
+	t.Parallel()
 	duration := 20 * time.Second
 	if testing.Short() {
 		duration = 5 * time.Second
@@ -378,6 +396,8 @@ func TestFleet(t *testing.T) {
 // (The slow server first reloads 5 s after it starts, so it always misses
 // the first rotation, 2 s in.)
 func TestFleetTimingRuleViolated(t *testing.T) {
+	needLong(t)
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("control experiment")
 	}
