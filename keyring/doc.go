@@ -8,8 +8,9 @@
 // types, non-canonical encodings, the all-zero key and the example keys
 // published with the PASETO test vectors. A [Key] prints as its id in every
 // format ([fmt], JSON, text, slog), so a key logged by mistake reveals
-// nothing; the secret leaves a Key only through [Key.ExportSecret] and
-// [Key.ExportPASERK].
+// nothing; the secret leaves a Key only through [Key.ExportSecret],
+// [Key.ExportPASERK] and [Key.ExportSubkeyStates] (state derived from
+// it, for package token): grep for "Export" to find every such place.
 //
 // # Rings
 //
@@ -68,5 +69,5 @@
 // Every type of the package that holds keys ([Key], [Entry], [Ring],
 // [Watcher]) prints as key ids and states with every fmt verb, through
 // slog and through encoding/json; no secret leaves a Key except through
-// [Key.ExportSecret] and [Key.ExportPASERK].
+// its Export methods.
 package keyring

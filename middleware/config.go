@@ -85,14 +85,15 @@ type Config struct {
 	// start: its first save, or the last [Session.Restart]. No activity
 	// extends it, and [Session.Renew] keeps it. [Session.SetLifetime]
 	// gives one session another lifetime, up to MaxLifetime. Zero means
-	// [DefaultMaxAge]. It must be at least one second. Shortening it also
+	// [DefaultMaxAge]. It must be at least one second and at most 400 days,
+	// the longest a browser keeps a cookie (RFC 6265bis). Shortening it also
 	// ends sessions sealed earlier that are already older.
 	MaxAge time.Duration
 
 	// MaxLifetime bounds the lifetime [Session.SetLifetime] may give one
 	// session, for "remember me" sessions that outlive MaxAge. Zero means
 	// MaxAge: SetLifetime can then only shorten a session. It must not be
-	// below MaxAge. Lowering it also ends sessions sealed earlier with a
+	// below MaxAge nor above 400 days. Lowering it also ends sessions sealed earlier with a
 	// longer lifetime that are already older.
 	MaxLifetime time.Duration
 

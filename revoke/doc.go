@@ -25,7 +25,8 @@
 //
 // An entry is kept only while a token it covers can still open: a session
 // id until its token's expiry plus the leeway, a subject's mark for MaxAge
-// plus the leeway. Writes sweep expired entries as they go. So the Set
+// plus twice the leeway (the mark's own time and the sessions' may each be
+// off by the leeway). Writes sweep expired entries as they go. So the Set
 // holds the sign-outs of the last MaxAge at most, and with an idle timeout
 // the session entries of the last idle window.
 //
