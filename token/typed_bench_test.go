@@ -58,7 +58,7 @@ func BenchmarkSealTyped(b *testing.B) {
 				c := benchClaims(benchfix.Payloads[0])
 				c.Data = forms[form]
 				b.ReportAllocs()
-				report := token.MeasureCPU(b)
+				report := benchfix.MeasureCPU(b)
 				for b.Loop() {
 					if _, err := token.Seal(k, c, implicit, nil); err != nil {
 						b.Fatal(err)

@@ -3,13 +3,11 @@ package b2key
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/blake2b"
+	"satchel.dev/internal/benchfix"
 )
 
 // TestFast guards the benchmark figures: if an x/crypto update changed
@@ -139,7 +137,7 @@ func BenchmarkKeyedHash(b *testing.B) {
 	b.Run("impl=rekey", func(b *testing.B) {
 		var d Digest
 		b.ReportAllocs()
-		report := measureCPU(b)
+		report := benchfix.MeasureCPU(b)
 		for b.Loop() {
 			h := d.Keyed(56, key)
 			h.Write(msg)
@@ -151,7 +149,7 @@ func BenchmarkKeyedHash(b *testing.B) {
 		var d Digest
 		s := Precompute(56, key)
 		b.ReportAllocs()
-		report := measureCPU(b)
+		report := benchfix.MeasureCPU(b)
 		for b.Loop() {
 			h := d.Resume(s)
 			h.Write(msg)
@@ -161,7 +159,7 @@ func BenchmarkKeyedHash(b *testing.B) {
 	})
 	b.Run("impl=new", func(b *testing.B) {
 		b.ReportAllocs()
-		report := measureCPU(b)
+		report := benchfix.MeasureCPU(b)
 		for b.Loop() {
 			h, _ := blake2b.New(56, key)
 			h.Write(msg)
@@ -169,30 +167,4 @@ func BenchmarkKeyedHash(b *testing.B) {
 		}
 		report()
 	})
-}
-
-// measureCPU reports cpu-ns/op, the benchmark thread's CPU time per
-// operation (see token's benchmarks: on a shared machine ns/op counts
-// the time other processes hold the cores).
-func measureCPU(b *testing.B) (report func()) {
-	runtime.LockOSThread()
-	start := threadCPU()
-	return func() {
-		used := threadCPU() - start
-		runtime.UnlockOSThread()
-		if used > 0 && b.N > 0 {
-			b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
-
-func threadCPU() time.Duration {
-	if runtime.GOOS != "linux" {
-		return 0
-	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

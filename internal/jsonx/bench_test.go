@@ -36,7 +36,7 @@ func BenchmarkMarshalStruct(b *testing.B) {
 			b.ReportAllocs()
 			var w jsonx.Writer
 			var buf []byte
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				w.Reset(jsonx.DefaultLimits)
 				var err error
@@ -48,7 +48,7 @@ func BenchmarkMarshalStruct(b *testing.B) {
 		})
 		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
 			b.ReportAllocs()
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				out, err := json.Marshal(cart)
 				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
@@ -59,7 +59,7 @@ func BenchmarkMarshalStruct(b *testing.B) {
 		})
 		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
 			b.ReportAllocs()
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				out, err := jsonv2.Marshal(cart)
 				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
@@ -83,7 +83,7 @@ func BenchmarkUnmarshalStruct(b *testing.B) {
 		}
 		b.Run("p="+name+"/impl=jsonx", func(b *testing.B) {
 			b.ReportAllocs()
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := jsonx.Unmarshal(data, &out); err != nil {
@@ -94,7 +94,7 @@ func BenchmarkUnmarshalStruct(b *testing.B) {
 		})
 		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
 			b.ReportAllocs()
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := json.Unmarshal(data, &out); err != nil {
@@ -105,7 +105,7 @@ func BenchmarkUnmarshalStruct(b *testing.B) {
 		})
 		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
 			b.ReportAllocs()
-			report := measureCPU(b)
+			report := benchfix.MeasureCPU(b)
 			for b.Loop() {
 				var out []benchfix.Item
 				if err := jsonv2.Unmarshal(data, &out); err != nil {
