@@ -39,13 +39,11 @@ export function keyring(paserks) {
 }
 
 // "The implicit assertion": a JSON string exactly as satchel escapes it.
-// JSON.stringify differs in three places: it writes \b and \f where
-// satchel writes \u0008 and \u000c, and it leaves U+2028 and U+2029 raw.
+// JSON.stringify differs in two places: it leaves U+2028 and U+2029 raw,
+// where satchel writes \u2028 and \u2029.
 export function jsonString(s) {
   return JSON.stringify(s).replace(/\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})|[\u2028\u2029]/g, (m) => {
     switch (m) {
-      case "\\b": return "\\u0008";
-      case "\\f": return "\\u000c";
       case "\u2028": return "\\u2028";
       case "\u2029": return "\\u2029";
       default: return m;

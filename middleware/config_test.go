@@ -239,6 +239,7 @@ func TestImplicitAssertionBytes(t *testing.T) {
 		{"__Host-session", "", `{"satchel":"session","cookie":"__Host-session","aud":""}`},
 		{"sid", "shop", `{"satchel":"session","cookie":"sid","aud":"shop"}`},
 		{"s", "a\"b\\c\n\r\t\x01\x1f é</>&\u2028\u2029", `{"satchel":"session","cookie":"s","aud":"a\"b\\c\n\r\t\u0001\u001f é</>&\u2028\u2029"}`},
+		{"s", "\b\f", `{"satchel":"session","cookie":"s","aud":"\b\f"}`},
 	}
 	for _, tt := range tests {
 		if got := string(middleware.ImplicitAssertion(tt.name, tt.aud)); got != tt.want {

@@ -137,9 +137,10 @@ func New(src keyring.Source, cfg Config) (*Manager, error) {
 //
 // with no white space, where NAME and AUDIENCE are JSON strings: a double
 // quote, the UTF-8 bytes of the value, a double quote, with only these
-// escapes: `"` and `\` are preceded by a backslash; newline, carriage
-// return and tab are written \n, \r and \t; any other byte below 0x20 is
-// written \u00XX with two lowercase hex digits; U+2028 and U+2029 are
+// escapes: `"` and `\` are preceded by a backslash; backspace, form feed,
+// newline, carriage return and tab are written \b, \f, \n, \r and \t;
+// any other byte below 0x20 is written \u00XX with two lowercase hex
+// digits (as encoding/json, JSON.stringify and Python's json.dumps do); U+2028 and U+2029 are
 // written \u2028 and \u2029. Nothing else is escaped (not "/", "<", ">",
 // "&", nor any other non-ASCII character). A valid cookie name never
 // needs an escape, and [New] accepts only an Audience that is valid UTF-8.
