@@ -124,7 +124,11 @@ func TestShopSharesSignOutsThroughRedis(t *testing.T) {
 		keyring.EnvVar: key.ExportPASERK(),
 		redisEnv:       "redis://" + redis.Addr(),
 	}
-	a, b := startRun(t, env), startRun(t, env)
+	a, stderrA := startRun(t, env)
+	b, _ := startRun(t, env)
+	if !strings.Contains(stderrA.String(), "shared through Redis") {
+		t.Fatalf("the shop does not say it shares sign-outs through Redis:\n%s", stderrA.String())
+	}
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(a+"/login", url.Values{"name": {"Ada"}})
@@ -159,38 +163,31 @@ func TestShopSharesSignOutsThroughRedis(t *testing.T) {
 	}
 }
 
-// startRun starts the shop's run on a free loopback port with env, and
-// returns its base URL. The server stops when the test ends.
-func startRun(t *testing.T, env map[string]string) string {
+// startRun starts the shop's run on a free loopback port with the
+// environment env, waits until it listens, and returns its base URL and
+// its stderr. The server stops, and must stop cleanly, when the test ends.
+func startRun(t *testing.T, env map[string]string) (string, *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr lockedBuffer
+	stderr := newLockedBuffer()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, &stderr)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
 		case <-time.After(10 * time.Second):
 			t.Error("run did not stop")
 		}
 	})
-	addr := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := addr.FindStringSubmatch(stderr.String()); m != nil {
-			if !strings.Contains(stderr.String(), "shared through Redis") {
-				t.Fatalf("the shop does not say it shares sign-outs through Redis:\n%s", stderr.String())
-			}
-			return m[1]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run: %v\n%s", err, stderr.String())
-		default:
-		}
+	base, ok := stderr.waitFor(regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`), 10*time.Second)
+	if !ok {
+		t.Fatalf("server did not start:\n%s", stderr.String())
 	}
-	t.Fatalf("server did not start:\n%s", stderr.String())
-	return ""
+	return base, stderr
 }

@@ -347,26 +347,12 @@ func TestShopNotFound(t *testing.T) {
 }
 
 func TestRunWithDevelopmentKey(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &stderr)
-	}()
-	addr := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := addr.FindStringSubmatch(stderr.String()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("server did not start: %s", stderr.String())
-	}
+	base, stderr := startRun(t, nil)
 	if !strings.Contains(stderr.String(), "$SATCHEL_KEYS is not set: using a random development key (k4.lid.") {
 		t.Errorf("no development key notice: %s", stderr.String())
+	}
+	if !regexp.MustCompile(`listening on http://127\.0\.0\.1:\d+ \(pid \d+\)`).MatchString(stderr.String()) {
+		t.Errorf("the server does not say its own pid: %s", stderr.String())
 	}
 	resp, err := http.Get(base + "/")
 	if err != nil {
@@ -375,15 +361,6 @@ func TestRunWithDevelopmentKey(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /: %d", resp.StatusCode)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
 	}
 }
 
@@ -411,15 +388,42 @@ func TestRunUsesConfiguredKeys(t *testing.T) {
 	}
 }
 
+// lockedBuffer is run's stderr in tests: safe for the server's
+// goroutines, and, when made by newLockedBuffer, it signals every write so
+// that a test can wait for a line without polling.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
 }
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{wrote: make(chan struct{}, 1)} }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	select {
+	case l.wrote <- struct{}{}:
+	default: // a signal is already pending, or nobody waits
+	}
+	return n, err
+}
+
+// waitFor returns re's first submatch in what was written, waiting for
+// further writes until it appears or d passes.
+func (l *lockedBuffer) waitFor(re *regexp.Regexp, d time.Duration) (string, bool) {
+	timeout := time.After(d)
+	for {
+		if m := re.FindStringSubmatch(l.String()); m != nil {
+			return m[1], true
+		}
+		select {
+		case <-l.wrote:
+		case <-timeout:
+			return "", false
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {
