@@ -265,6 +265,12 @@ func (c Config) normalize() (Config, error) {
 	case c.Leeway > token.MaxLeeway:
 		return bad("Leeway %v exceeds token.MaxLeeway (%v)", c.Leeway, token.MaxLeeway)
 	}
+	// A record of sign-outs that forgets sooner than a session can live
+	// would let a signed-out cookie open again: refuse it when it says how
+	// long it remembers.
+	if w, ok := c.Revocations.(interface{ Window() time.Duration }); ok && w.Window() < c.MaxLifetime+c.Leeway {
+		return bad("Revocations keep a sign-out for %v, less than the longest session lifetime (MaxLifetime %v) plus Leeway: give the revocation set a MaxAge of at least %v", w.Window(), c.MaxLifetime, c.MaxLifetime)
+	}
 	if !utf8.ValidString(c.Audience) {
 		return bad("Audience is not valid UTF-8")
 	}

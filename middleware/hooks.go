@@ -12,6 +12,11 @@ import (
 // gap with a small server-side list of signed-out session ids and
 // per-subject "signed out everywhere" marks (package satchel.dev/revoke
 // provides one).
+//
+// If the implementation also has a method Window() time.Duration, saying
+// how long it keeps a sign-out, [New] refuses a Config whose MaxLifetime
+// plus Leeway exceeds it: such a record would forget a sign-out while a
+// copy of the cookie could still open.
 type Revocations interface {
 	// Revoked reports whether the session is revoked: its id was signed
 	// out, or its subject (empty for a session without one) signed out
@@ -22,7 +27,10 @@ type Revocations interface {
 	Revoked(id, subject string, created time.Time) bool
 
 	// RevokeSession records the sign-out of session id until expires, the
-	// token's exp, after which no copy of the cookie can open anyway. The
+	// latest moment any copy of its cookie could still open (its start
+	// plus [Config.MaxLifetime]: idle refreshes and SetLifetime reseal the
+	// same id with later expiries, so the expiry of the copy at hand is
+	// not enough). The
 	// Manager calls it when a request destroys ([Session.Destroy]) or
 	// renews ([Session.Renew]) a session it opened from a cookie, before
 	// the response leaves. An error means the sign-out did not stick: the

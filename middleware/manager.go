@@ -340,7 +340,12 @@ func (m *Manager) open(s *Session, r *http.Request, tok string) {
 	s.expires = c.Expiry
 	s.keyID = c.KeyID
 	s.loaded = true
-	s.orig = identity{id: c.ID, subject: c.Subject, created: c.NotBefore, expires: c.Expiry}
+	// A sign-out of this id must outlive every copy of its cookie, not
+	// only the one this request carried: idle refreshes reseal the same
+	// id with later expiries, and SetLifetime may lengthen it up to
+	// MaxLifetime. No copy can open past its start plus MaxLifetime.
+	s.orig = identity{id: c.ID, subject: c.Subject, created: c.NotBefore,
+		expires: deadline(c.NotBefore, meta.start, m.cfg.MaxLifetime, &m.cfg)}
 }
 
 // adopt deletes a legacy cookie the request carries and, when s did not

@@ -58,7 +58,7 @@ type identity struct {
 	id      string
 	subject string
 	created time.Time
-	expires time.Time
+	expires time.Time // the latest any cookie of this id can still open
 }
 
 // key is i without its expiry: what Revoked is asked about.

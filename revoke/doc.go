@@ -16,7 +16,7 @@
 //	})
 //
 // With that, [satchel.dev/middleware.Session.Destroy] records the sign-out of the
-// session it ends (until the token's own expiry), and a handler signs a
+// session it ends (until no copy of its cookie can open), and a handler signs a
 // user out everywhere, after a password change say, with
 // [Set.RevokeSubject]. Sessions must carry their subject
 // ([satchel.dev/middleware.Session.SetSubject] at login) for the latter.
@@ -24,11 +24,11 @@
 // # Bounded state
 //
 // An entry is kept only while a token it covers can still open: a session
-// id until its token's expiry plus the leeway, a subject's mark for MaxAge
+// id until the expiry the middleware gives (the session's start plus
+// MaxLifetime) plus the leeway, a subject's mark for MaxAge
 // plus twice the leeway (the mark's own time and the sessions' may each be
 // off by the leeway). Writes sweep expired entries as they go. So the Set
-// holds the sign-outs of the last MaxAge at most, and with an idle timeout
-// the session entries of the last idle window.
+// holds the sign-outs of the last MaxAge at most.
 //
 // # One server or a fleet
 //

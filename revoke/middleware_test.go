@@ -1,6 +1,7 @@
 package revoke_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,8 +36,15 @@ type app struct {
 
 func newApp(t *testing.T) *app {
 	t.Helper()
+	return newAppWith(t, revoke.Config{MaxAge: time.Hour}, middleware.Config{MaxAge: time.Hour})
+}
+
+// newAppWith is newApp with the Set's and the middleware's Config; the
+// clock, the Set and Insecure are filled in.
+func newAppWith(t *testing.T, rcfg revoke.Config, mcfg middleware.Config) *app {
+	t.Helper()
 	a := &app{t: t}
-	a.set, a.clock = newSet(t, revoke.Config{MaxAge: time.Hour})
+	a.set, a.clock = newSet(t, rcfg)
 	key, err := keyring.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +53,8 @@ func newApp(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := middleware.New(ring, middleware.Config{
-		MaxAge: time.Hour, Insecure: true, Now: a.clock.Now, Revocations: a.set,
-	})
+	mcfg.Insecure, mcfg.Now, mcfg.Revocations = true, a.clock.Now, a.set
+	m, err := middleware.New(ring, mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +63,14 @@ func newApp(t *testing.T) *app {
 		s := middleware.Get(r)
 		s.Renew()
 		s.SetSubject(r.FormValue("user"))
+		s.Set("user", r.FormValue("user"))
+	})
+	// "Remember me": a login whose session outlives MaxAge.
+	mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.Get(r)
+		s.Renew()
+		s.SetSubject(r.FormValue("user"))
+		s.SetLifetime(mcfg.MaxLifetime)
 		s.Set("user", r.FormValue("user"))
 	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
@@ -180,5 +195,58 @@ func TestMiddlewareSignOutEverywhere(t *testing.T) {
 	a.clock.Advance(time.Second)
 	if got := a.whoami(a.login("ada")); got != "ada" {
 		t.Errorf("a login after the mark: whoami = %q", got)
+	}
+}
+
+// A sign-out outlives every copy of the cookie, not only the one the
+// logout request carried: with an idle timeout, a copy refreshed before
+// the logout expires later than the logout's own token, and must still be
+// refused once the Set has swept the entries it thinks are over.
+func TestMiddlewareSignOutOutlivesRefreshedCopies(t *testing.T) {
+	t.Parallel()
+	a := newAppWith(t, revoke.Config{MaxAge: 24 * time.Hour},
+		middleware.Config{MaxAge: 24 * time.Hour, IdleTimeout: 30 * time.Minute})
+	victim := a.login("ada")
+	a.clock.Advance(20 * time.Minute)
+	body, stolen := a.do("/whoami", victim) // the thief's copy, refreshed
+	if body != "ada" || stolen == victim {
+		t.Fatalf("the copy was not refreshed: %q", body)
+	}
+	a.clock.Advance(5 * time.Minute)
+	a.do("/logout", victim) // the victim's token expires at +30m
+	a.clock.Advance(7 * time.Minute)
+	a.set.Sweep()
+	if got := a.whoami(stolen); got != "" {
+		t.Errorf("a copy refreshed before sign-out opens after the logout's token expired: %q", got)
+	}
+}
+
+// A remember-me session stays signed out for as long as it could live, and
+// a Set that would forget sooner than that is refused by the middleware.
+func TestMiddlewareRememberMeSignOut(t *testing.T) {
+	t.Parallel()
+	const month = 30 * 24 * time.Hour
+	set, clock := newSet(t, revoke.Config{MaxAge: time.Hour})
+	key, _ := keyring.GenerateKey()
+	ring, _ := keyring.FromKeys(key)
+	_, err := middleware.New(ring, middleware.Config{MaxAge: time.Hour, MaxLifetime: month, Now: clock.Now, Revocations: set})
+	if !errors.Is(err, middleware.ErrConfig) {
+		t.Errorf("New with a one-hour Set and a month's MaxLifetime: %v, want ErrConfig", err)
+	}
+
+	a := newAppWith(t, revoke.Config{MaxAge: month}, middleware.Config{MaxAge: time.Hour, MaxLifetime: month})
+	_, signedOut := a.do("/remember?user=ada", "")
+	_, everywhere := a.do("/remember?user=bob", "")
+	a.do("/logout", signedOut)
+	if err := a.set.RevokeSubject(ctx, "bob", a.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Advance(2 * time.Hour)
+	a.set.Sweep()
+	if got := a.whoami(signedOut); got != "" {
+		t.Errorf("a signed-out remember-me session opens after MaxAge: %q", got)
+	}
+	if got := a.whoami(everywhere); got != "" {
+		t.Errorf("a remember-me session signed out everywhere opens after MaxAge: %q", got)
 	}
 }

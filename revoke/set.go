@@ -44,12 +44,16 @@ const (
 // the subject.
 var ErrInvalid = errors.New("revoke: invalid revocation")
 
-// Config configures a [Set]. Use the MaxAge and Leeway of the
-// middleware the Set serves: they decide how long an entry must be kept.
+// Config configures a [Set]. Use the MaxLifetime (or MaxAge) and Leeway
+// of the middleware the Set serves: they decide how long an entry must be
+// kept.
 type Config struct {
-	// MaxAge is the sessions' absolute lifetime ([DefaultMaxAge] when
-	// zero). A subject's mark is kept for MaxAge after it, since no
-	// session created before it can outlive that.
+	// MaxAge is the longest absolute lifetime a session can have
+	// ([DefaultMaxAge] when zero): the middleware's MaxLifetime, which is
+	// its MaxAge unless "remember me" sessions may live longer. A
+	// subject's mark is kept for MaxAge after it, since no session created
+	// before it can outlive that; the middleware refuses a Set whose
+	// MaxAge is shorter than its MaxLifetime.
 	MaxAge time.Duration
 	// Leeway is the tolerated clock skew between servers. Zero means
 	// [DefaultLeeway]; a negative value means none. At most [MaxLeeway].
@@ -99,8 +103,9 @@ type shard struct {
 // shares it through a backend such as satchel.dev/revoke/redis.
 //
 // Every entry is dropped once no token it covers can still open, so the
-// state is bounded by the sign-outs of the last MaxAge (a session entry by
-// its token's expiry, which an idle timeout makes shorter).
+// state is bounded by the sign-outs of the last MaxAge (the middleware
+// records a session id until its start plus MaxLifetime, the latest any
+// copy of its cookie can open).
 //
 // A Set is safe for concurrent use. Its methods never do I/O.
 type Set struct {

@@ -207,6 +207,11 @@ func (s *Store) Wait(ctx context.Context) error {
 	}
 }
 
+// Window returns how long the Store's set keeps a sign-out
+// ([revoke.Set.Window]), so that the middleware can refuse a lifetime
+// longer than the record of sign-outs.
+func (s *Store) Window() time.Duration { return s.set.Window() }
+
 // Revoked reports whether a session is revoked, from the local set only:
 // no I/O. With [Config.FailClosedAfter] set, it reports every session
 // revoked while the set is older than that bound. It is the middleware's
