@@ -219,6 +219,7 @@ func TestMalformedSessionMetadataRefused(t *testing.T) {
 	for _, extra := range []map[string]string{
 		{"satchel_start": `"yesterday"`},
 		{"satchel_start": `1700000000`},
+		{"satchel_start": `"2026-11-01T1:00:00Z"`},  // a one-digit hour: time.Parse takes it, RFC 3339 does not
 		{"satchel_start": `"2026-11-01T12:00:01Z"`}, // after nbf
 		{"satchel_lifetime": `0`},
 		{"satchel_lifetime": `3600.5`},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"satchel.dev/internal/jsonx"
+	"satchel.dev/internal/rfc3339"
 )
 
 // Session metadata the middleware keeps in the token, beside the
@@ -57,8 +58,8 @@ func readMeta(extra map[string]json.RawMessage) (m meta, ok bool) {
 		if err != nil {
 			return meta{}, false
 		}
-		t, err := time.Parse(time.RFC3339, str)
-		if err != nil {
+		t, ok := rfc3339.Parse(str)
+		if !ok {
 			return meta{}, false
 		}
 		m.start = t

@@ -1,4 +1,4 @@
-package token
+package rfc3339
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 )
 
 // rfc3339 is RFC 3339's date-time grammar, the reference for what
-// parseTime accepts before time.Parse checks the ranges.
+// Parse accepts before time.Parse checks the ranges.
 var rfc3339 = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
 
 // referenceTime is the slow, obviously right reading: the grammar, then
@@ -24,14 +24,14 @@ func referenceTime(s string) (time.Time, bool) {
 
 func checkParseTime(t *testing.T, s string) {
 	t.Helper()
-	got, ok := parseTime(s)
+	got, ok := Parse(s)
 	want, wantOK := referenceTime(s)
 	if ok != wantOK || !got.Equal(want) || ok && got.Location() != time.UTC {
-		t.Fatalf("parseTime(%q) = %v, %v; reference %v, %v", s, got, ok, want, wantOK)
+		t.Fatalf("Parse(%q) = %v, %v; reference %v, %v", s, got, ok, want, wantOK)
 	}
 }
 
-// TestParseTimeMatchesReference: parseTime's one-pass reading agrees (as
+// TestParseTimeMatchesReference: Parse's one-pass reading agrees (as
 // an instant, in UTC) with RFC 3339's grammar followed by time.Parse on every day of
 // leap and common years (and past each month's end), on the edges of every
 // field, and on random date-times with out-of-range fields, fractions up
@@ -84,9 +84,9 @@ func TestParseTimeRoundTrip(t *testing.T) {
 	for range 100000 {
 		want := time.Unix(rng.Int64N(253402300800), rng.Int64N(1e9)).UTC()
 		s := want.Format(time.RFC3339Nano)
-		got, ok := parseTime(s)
+		got, ok := Parse(s)
 		if !ok || !got.Equal(want) {
-			t.Fatalf("parseTime(%q) = %v, %v; want %v", s, got, ok, want)
+			t.Fatalf("Parse(%q) = %v, %v; want %v", s, got, ok, want)
 		}
 	}
 }
