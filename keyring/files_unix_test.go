@@ -54,13 +54,7 @@ func TestThreat23_NonRegularFilesRefused(t *testing.T) {
 // answers at once.
 func TestThreat23_WatcherFIFONeverBlocks(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, _, w := reloadWatcher(t, ringFile(t, 1))
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}

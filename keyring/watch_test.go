@@ -49,6 +49,21 @@ func writeRename(t testing.TB, path string, data []byte) {
 }
 
 // recorder collects what a Watcher reports.
+// reloadWatcher writes data to keyring.txt in a fresh directory and
+// watches it with an interval of an hour, so that only the test's calls to
+// Reload read it; the recorder sees every report. The caller closes w.
+func reloadWatcher(t *testing.T, data []byte) (path string, rc *recorder, w *keyring.Watcher) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "keyring.txt")
+	writeRename(t, path, data)
+	rc = new(recorder)
+	w, err := keyring.NewWatcher(path, rc.options(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, rc, w
+}
+
 type recorder struct {
 	mu      sync.Mutex
 	errs    []error
@@ -368,13 +383,7 @@ func TestWatcherKeepsLastGoodRing(t *testing.T) {
 // file is picked up.
 func TestWatcherInPlaceRewrite(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, _, w := reloadWatcher(t, ringFile(t, 1))
 	defer w.Close()
 	next := ringFile(t, 2)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
@@ -409,14 +418,8 @@ func TestWatcherInPlaceRewrite(t *testing.T) {
 // ring keeps K1, whose sessions would otherwise end.
 func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
 	data := ringFile(t, 2) // primary K2, retired K1
-	writeRename(t, path, data)
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, rc, w := reloadWatcher(t, data)
 	defer w.Close()
 	if _, ok := w.Current().Lookup(testKey(t, 1).ID()); !ok {
 		t.Fatal("the loaded ring lacks K1")
@@ -468,13 +471,7 @@ func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 // changed.
 func TestWatcherErrAfterReadError(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 2))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, rc, w := reloadWatcher(t, ringFile(t, 2))
 	defer w.Close()
 	bad := bytes.Replace(ringFile(t, 3), []byte("state=primary"), []byte("state=primray"), 1)
 	isBad := func(err error) bool {
