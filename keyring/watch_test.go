@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"satchel.dev/internal/hangtest"
 	"satchel.dev/keyring"
 )
 
@@ -115,20 +116,6 @@ func (rc *recorder) lastErr() error {
 		return nil
 	}
 	return rc.errs[len(rc.errs)-1]
-}
-
-// within fails the test unless f returns within d of real time. It guards
-// calls that the old code blocked forever; the bound is never waited out
-// when the code is right.
-func within(t *testing.T, what string, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %v", what, d)
-	}
 }
 
 // poll is the interval of the Watchers that tests run in a synctest
@@ -681,13 +668,13 @@ func TestWatcherCallbacksMayCallBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, "Reload of a bad file", 5*time.Second, func() {
+	hangtest.Within(t, "Reload of a bad file", 5*time.Second, func() {
 		writeRename(t, path, []byte("garbage\n"))
 		if w.Reload() == nil {
 			t.Error("garbage accepted")
 		}
 	})
-	within(t, "Reload of a good file", 5*time.Second, func() {
+	hangtest.Within(t, "Reload of a good file", 5*time.Second, func() {
 		writeRename(t, path, ringFile(t, 2))
 		if err := w.Reload(); err != nil {
 			t.Error(err)
@@ -710,7 +697,7 @@ func TestWatcherCallbacksMayCallBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, "Close inside OnError", 5*time.Second, func() {
+	hangtest.Within(t, "Close inside OnError", 5*time.Second, func() {
 		writeRename(t, path, []byte("garbage\n"))
 		w2.Reload()
 		writeRename(t, path, ringFile(t, 3))
