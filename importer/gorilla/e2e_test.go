@@ -41,16 +41,7 @@ func TestGorillaEndToEnd(t *testing.T) {
 	if got, _ := json.Marshal(seen); string(got) != want {
 		t.Fatalf("handler saw %s, want %s", got, want)
 	}
-	var sealed, deleted bool
-	for _, h := range setCookies {
-		switch {
-		case strings.HasPrefix(h, "__Host-session=v4.local."):
-			sealed = true
-		case strings.HasPrefix(h, name+"=;") && strings.Contains(h, "Max-Age=0") && strings.Contains(h, "Path=/"):
-			deleted = true
-		}
-	}
-	if !sealed || !deleted {
+	if sealed, deleted := s.Adopted(setCookies); !sealed || !deleted {
 		t.Fatalf("Set-Cookie %q: want the session sealed and the gorilla cookie deleted in one response", setCookies)
 	}
 

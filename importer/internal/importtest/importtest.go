@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -116,6 +117,22 @@ func (s *Site) Carried() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.carried[len(s.carried)-1]
+}
+
+// Adopted reports what the Set-Cookie headers of an adopting response
+// do: sealed, whether one seals satchel's session (__Host-session, a
+// v4.local token); deleted, whether one deletes the legacy cookie
+// (empty, Max-Age=0, Path=/).
+func (s *Site) Adopted(setCookies []string) (sealed, deleted bool) {
+	for _, h := range setCookies {
+		switch {
+		case strings.HasPrefix(h, "__Host-session=v4.local."):
+			sealed = true
+		case strings.HasPrefix(h, s.legacy+"=;") && strings.Contains(h, "Max-Age=0") && strings.Contains(h, "Path=/"):
+			deleted = true
+		}
+	}
+	return sealed, deleted
 }
 
 // Logs returns all that the middleware has logged so far.
