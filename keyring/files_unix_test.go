@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"satchel.dev/internal/hangtest"
 	"satchel.dev/keyring"
 )
 
@@ -23,22 +24,15 @@ import (
 func TestThreat23_NonRegularFilesRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	zero := filepath.Join(dir, "zero.txt")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo.txt")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	zero, fifo := hangtest.SpecialFiles(t, dir)
 	for _, path := range []string{zero, fifo, dir} {
-		within(t, "LoadFile("+path+")", 5*time.Second, func() {
+		hangtest.Within(t, "LoadFile("+path+")", 5*time.Second, func() {
 			r, err := keyring.LoadFile(path)
 			if r != nil || !errors.Is(err, keyring.ErrNotRegular) || !strings.HasPrefix(err.Error(), path+": ") {
 				t.Errorf("LoadFile(%s) = %v, %v; want ErrNotRegular naming the path", path, r, err)
 			}
 		})
-		within(t, "NewWatcher("+path+")", 5*time.Second, func() {
+		hangtest.Within(t, "NewWatcher("+path+")", 5*time.Second, func() {
 			if _, err := keyring.NewWatcher(path, keyring.WatchOptions{}); !errors.Is(err, keyring.ErrNotRegular) {
 				t.Errorf("NewWatcher(%s) = %v, want ErrNotRegular", path, err)
 			}
@@ -54,13 +48,7 @@ func TestThreat23_NonRegularFilesRefused(t *testing.T) {
 // answers at once.
 func TestThreat23_WatcherFIFONeverBlocks(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, _, w := reloadWatcher(t, ringFile(t, 1))
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
@@ -73,17 +61,17 @@ func TestThreat23_WatcherFIFONeverBlocks(t *testing.T) {
 			f.Close()
 		}
 	})
-	within(t, "Reload", 5*time.Second, func() {
+	hangtest.Within(t, "Reload", 5*time.Second, func() {
 		if err := w.Reload(); !errors.Is(err, keyring.ErrNotRegular) {
 			t.Errorf("Reload = %v, want ErrNotRegular", err)
 		}
 	})
-	within(t, "Err", time.Second, func() {
+	hangtest.Within(t, "Err", time.Second, func() {
 		if err := w.Err(); !errors.Is(err, keyring.ErrNotRegular) {
 			t.Errorf("Err = %v, want ErrNotRegular", err)
 		}
 	})
-	within(t, "Close", time.Second, func() { w.Close() })
+	hangtest.Within(t, "Close", time.Second, func() { w.Close() })
 	if !primaryIs(w, testKey(t, 1))() {
 		t.Errorf("the ring changed to %v", w.Current())
 	}
@@ -121,9 +109,9 @@ func TestWatcherHungReadBlocksNothing(t *testing.T) {
 	reloaded := make(chan error)
 	go func() { reloaded <- w.Reload() }()
 	<-entered
-	within(t, "Err during a hung read", time.Second, func() { w.Err() })
-	within(t, "Current during a hung read", time.Second, func() { w.Current() })
-	within(t, "Close during a hung read", time.Second, func() { w.Close() })
+	hangtest.Within(t, "Err during a hung read", time.Second, func() { w.Err() })
+	hangtest.Within(t, "Current during a hung read", time.Second, func() { w.Current() })
+	hangtest.Within(t, "Close during a hung read", time.Second, func() { w.Close() })
 	close(release)
 	if err := <-reloaded; err != nil {
 		t.Fatalf("the released Reload: %v", err)

@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"satchel.dev/internal/hangtest"
 	"satchel.dev/keyring"
 )
 
@@ -49,6 +50,21 @@ func writeRename(t testing.TB, path string, data []byte) {
 }
 
 // recorder collects what a Watcher reports.
+// reloadWatcher writes data to keyring.txt in a fresh directory and
+// watches it with an interval of an hour, so that only the test's calls to
+// Reload read it; the recorder sees every report. The caller closes w.
+func reloadWatcher(t *testing.T, data []byte) (path string, rc *recorder, w *keyring.Watcher) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "keyring.txt")
+	writeRename(t, path, data)
+	rc = new(recorder)
+	w, err := keyring.NewWatcher(path, rc.options(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, rc, w
+}
+
 type recorder struct {
 	mu      sync.Mutex
 	errs    []error
@@ -100,20 +116,6 @@ func (rc *recorder) lastErr() error {
 		return nil
 	}
 	return rc.errs[len(rc.errs)-1]
-}
-
-// within fails the test unless f returns within d of real time. It guards
-// calls that the old code blocked forever; the bound is never waited out
-// when the code is right.
-func within(t *testing.T, what string, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %v", what, d)
-	}
 }
 
 // poll is the interval of the Watchers that tests run in a synctest
@@ -368,13 +370,7 @@ func TestWatcherKeepsLastGoodRing(t *testing.T) {
 // file is picked up.
 func TestWatcherInPlaceRewrite(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 1))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, _, w := reloadWatcher(t, ringFile(t, 1))
 	defer w.Close()
 	next := ringFile(t, 2)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
@@ -409,14 +405,8 @@ func TestWatcherInPlaceRewrite(t *testing.T) {
 // ring keeps K1, whose sessions would otherwise end.
 func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
 	data := ringFile(t, 2) // primary K2, retired K1
-	writeRename(t, path, data)
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, rc, w := reloadWatcher(t, data)
 	defer w.Close()
 	if _, ok := w.Current().Lookup(testKey(t, 1).ID()); !ok {
 		t.Fatal("the loaded ring lacks K1")
@@ -468,13 +458,7 @@ func TestWatcherInPlaceRewriteLineBoundary(t *testing.T) {
 // changed.
 func TestWatcherErrAfterReadError(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	writeRename(t, path, ringFile(t, 2))
-	var rc recorder
-	w, err := keyring.NewWatcher(path, rc.options(time.Hour)) // driven by Reload
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, rc, w := reloadWatcher(t, ringFile(t, 2))
 	defer w.Close()
 	bad := bytes.Replace(ringFile(t, 3), []byte("state=primary"), []byte("state=primray"), 1)
 	isBad := func(err error) bool {
@@ -684,13 +668,13 @@ func TestWatcherCallbacksMayCallBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, "Reload of a bad file", 5*time.Second, func() {
+	hangtest.Within(t, "Reload of a bad file", 5*time.Second, func() {
 		writeRename(t, path, []byte("garbage\n"))
 		if w.Reload() == nil {
 			t.Error("garbage accepted")
 		}
 	})
-	within(t, "Reload of a good file", 5*time.Second, func() {
+	hangtest.Within(t, "Reload of a good file", 5*time.Second, func() {
 		writeRename(t, path, ringFile(t, 2))
 		if err := w.Reload(); err != nil {
 			t.Error(err)
@@ -713,7 +697,7 @@ func TestWatcherCallbacksMayCallBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, "Close inside OnError", 5*time.Second, func() {
+	hangtest.Within(t, "Close inside OnError", 5*time.Second, func() {
 		writeRename(t, path, []byte("garbage\n"))
 		w2.Reload()
 		writeRename(t, path, ringFile(t, 3))

@@ -19,23 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"satchel.dev/internal/hangtest"
 	"satchel.dev/keyring"
 	"satchel.dev/rotate"
 )
-
-// within fails the test unless f returns within d of real time. It guards
-// calls that the old code blocked on forever; the bound is never waited
-// out when the code is right.
-func within(t *testing.T, what string, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %v", what, d)
-	}
-}
 
 // TestThreat23_StoreReadsAreBounded: a keyring path that leads to
 // /dev/zero (the old Store read it with os.ReadFile, without end, until
@@ -45,14 +32,7 @@ func within(t *testing.T, what string, d time.Duration, f func()) {
 func TestThreat23_StoreReadsAreBounded(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	zero := filepath.Join(dir, "zero.txt")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo.txt")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	zero, fifo := hangtest.SpecialFiles(t, dir)
 	big := filepath.Join(dir, "big.txt")
 	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), keyring.MaxFileSize+1), 0o600); err != nil {
 		t.Fatal(err)
@@ -70,7 +50,7 @@ func TestThreat23_StoreReadsAreBounded(t *testing.T) {
 			"Load": func() error { _, err := s.Load(); return err },
 		}
 		for name, op := range ops {
-			within(t, name+" of "+path, 5*time.Second, func() {
+			hangtest.Within(t, name+" of "+path, 5*time.Second, func() {
 				err := op()
 				if path == big {
 					if !errors.Is(err, keyring.ErrMalformedFile) {
@@ -118,7 +98,7 @@ func TestThreat23_LockFileNoFollow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			within(t, "Rotate", 5*time.Second, func() {
+			hangtest.Within(t, "Rotate", 5*time.Second, func() {
 				if _, _, err := at(s, t0.Add(9*time.Hour)).Rotate(context.Background(), day); err == nil || !strings.Contains(err.Error(), "lock file") {
 					t.Errorf("Rotate with a %s as the lock file: %v", kind, err)
 				}
@@ -176,18 +156,18 @@ func TestRotatorCallbacksMayCallBack(t *testing.T) {
 		},
 	}
 	var err error
-	within(t, "NewRotator", 5*time.Second, func() { rt, err = rotate.NewRotator(rotate.NewStore(path), opts) })
+	hangtest.Within(t, "NewRotator", 5*time.Second, func() { rt, err = rotate.NewRotator(rotate.NewStore(path), opts) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close()
 	clock.Set(t0.Add(9 * time.Hour))
-	within(t, "RunOnce with a change", 5*time.Second, func() { rt.RunOnce(context.Background()) })
+	hangtest.Within(t, "RunOnce with a change", 5*time.Second, func() { rt.RunOnce(context.Background()) })
 	good := readFile(t, path)
 	if err := os.WriteFile(path, []byte("garbage\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	within(t, "RunOnce on a bad file", 5*time.Second, func() { rt.RunOnce(context.Background()) })
+	hangtest.Within(t, "RunOnce on a bad file", 5*time.Second, func() { rt.RunOnce(context.Background()) })
 	mu.Lock()
 	got := strings.Join(events, ", ")
 	mu.Unlock()
@@ -209,8 +189,8 @@ func TestRotatorCallbacksMayCallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Set(t0.Add(10 * time.Hour)) // a promotion is due
-	within(t, "Close inside OnChange", 5*time.Second, func() { rt2.RunOnce(context.Background()) })
-	within(t, "Close after Close", 5*time.Second, func() { rt2.Close() })
+	hangtest.Within(t, "Close inside OnChange", 5*time.Second, func() { rt2.RunOnce(context.Background()) })
+	hangtest.Within(t, "Close after Close", 5*time.Second, func() { rt2.Close() })
 }
 
 // TestThreat18_PrintingShowsOnlyIDs prints the package's types that hold

@@ -132,21 +132,8 @@ func TestOperatorMessages(t *testing.T) {
 // keyring file that others may read, and refuse one that anyone may
 // write; the next write makes the file 0600.
 func TestLooseModeWarnings(t *testing.T) {
-	e := newEnv(t)
-	e.now = time.Now()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	if r := e.run("keyring", "init", "-file", path); r.code != exitOK {
-		t.Fatal(r.stderr)
-	}
-	m, err := middleware.New(mustLoad(t, path), middleware.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		middleware.Get(r).Set("n", 1)
-	})).ServeHTTP(rec, httptest.NewRequest("GET", "https://example.test/", nil))
-	tok := rec.Result().Cookies()[0].Value
+	e, path, c := initAndSeal(t, 1)
+	tok := c.Value
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -181,21 +168,7 @@ func TestLooseModeWarnings(t *testing.T) {
 // TestInspectCookieHeader: a whole Cookie header is read with
 // http.ParseCookie; with two tokens in it, -cookie chooses.
 func TestInspectCookieHeader(t *testing.T) {
-	e := newEnv(t)
-	e.now = time.Now()
-	path := filepath.Join(t.TempDir(), "keyring.txt")
-	if r := e.run("keyring", "init", "-file", path); r.code != exitOK {
-		t.Fatal(r.stderr)
-	}
-	m, err := middleware.New(mustLoad(t, path), middleware.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		middleware.Get(r).Set("n", 7)
-	})).ServeHTTP(rec, httptest.NewRequest("GET", "https://example.test/", nil))
-	c := rec.Result().Cookies()[0]
+	e, path, c := initAndSeal(t, 7)
 	header := "Cookie: theme=dark; " + c.Name + `="` + c.Value + `"; lang=en`
 	if r := e.run("inspect", "-file", path, header); r.code != exitOK || !strings.Contains(r.stdout, `"n": 7`) {
 		t.Errorf("one token in a header: exit %d %s%s", r.code, r.stdout, r.stderr)
@@ -210,4 +183,29 @@ func TestInspectCookieHeader(t *testing.T) {
 	if r := e.run("inspect", "-file", path, "Cookie: a=b; =c"); r.code != exitFailure || !strings.Contains(r.stderr, "neither a token") {
 		t.Errorf("a malformed header: exit %d %s", r.code, r.stderr)
 	}
+}
+
+// initAndSeal makes a keyring file with "keyring init" at the wall clock's
+// time and seals, under that file's keys, a session holding n under "n".
+func initAndSeal(t *testing.T, n int) (e *env, path string, c *http.Cookie) {
+	t.Helper()
+	e = newEnv(t)
+	e.now = time.Now()
+	path = filepath.Join(t.TempDir(), "keyring.txt")
+	if r := e.run("keyring", "init", "-file", path); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	m, err := middleware.New(mustLoad(t, path), middleware.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.Get(r).Set("n", n)
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "https://example.test/", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) == 0 {
+		t.Fatal("no session cookie was set")
+	}
+	return e, path, cookies[0]
 }
