@@ -1,7 +1,6 @@
 package b2key
 
 import (
-
 	"bytes"
 	"fmt"
 	"strings"
