@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ func TestStorePrintsNoPassword(t *testing.T) {
 	out := printtest.CheckDefaultLog(t, []any{s, cfg}, secret)
 	if !strings.Contains(out, revokeredis.DefaultStream) {
 		t.Errorf("a Store prints without its stream key: %s", out)
+	}
+	if got := fmt.Sprintf("%+v", s); got != `redis.Store{stream="`+revokeredis.DefaultStream+`"}` {
+		t.Errorf("a Store prints as %s", got)
 	}
 	s.Close()
 	if f := printtest.Leaked(logs.String(), secret); f != "" {
