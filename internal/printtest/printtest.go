@@ -20,7 +20,7 @@ import (
 // Verbs are the fmt verbs a program might log a value with, the misused
 // ones included: %d, %x and %z reach fmt's bad-verb path, which
 // dereferences a pointer once.
-var Verbs = []string{"%s", "%q", "%v", "%+v", "%#v", "%d", "%x", "%X", "%t", "%o", "%e", "%z", "%10.3v", "% x"}
+var Verbs = []string{"%s", "%q", "%v", "%+v", "%#v", "%d", "%x", "%X", "%o", "%b", "%e", "%t", "%z", "%10.3v", "%-x", "% x"}
 
 // Printings formats v with every verb, Sprint and Sprintln, through
 // slog's Text and JSON handlers, and through encoding/json (when it
