@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log"
 	"log/slog"
@@ -12,12 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"satchel.dev/internal/printtest"
 	"satchel.dev/keyring"
 )
-
-// printVerbs are the fmt verbs a program might log a value with, the
-// misused ones included (%d, %x, %z reach fmt's error path).
-var printVerbs = []string{"%s", "%q", "%v", "%+v", "%#v", "%d", "%x", "%X", "%o", "%b", "%e", "%t", "%z", "%10.3v", "%-x", "% x"}
 
 // leaked returns the first form of one of the keys' secrets found in out,
 // or "". It looks for the secret bytes in hex, base64 and Go's decimal
@@ -49,27 +45,6 @@ func leaked(out string, keys ...keyring.Key) string {
 		}
 	}
 	return ""
-}
-
-// printings formats v with every verb, through slog's Text and JSON
-// handlers and through encoding/json.
-func printings(t *testing.T, v any) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, verb := range printVerbs {
-		out["fmt "+verb] = fmt.Sprintf(verb, v)
-	}
-	out["Sprint"] = fmt.Sprint(v)
-	out["Sprintln"] = fmt.Sprintln(v)
-	var text, js bytes.Buffer
-	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "v", v, slog.Group("g", "v", v))
-	out["slog text"], out["slog json"] = text.String(), js.String()
-	b, err := json.Marshal(v)
-	if err == nil {
-		out["encoding/json"] = string(b)
-	}
-	return out
 }
 
 // TestThreat18_PrintingShowsOnlyIDs prints every exported type of the
@@ -114,7 +89,7 @@ func TestThreat18_PrintingShowsOnlyIDs(t *testing.T) {
 		"Source interface": []keyring.Source{w, ring},
 	}
 	for name, v := range values {
-		for how, out := range printings(t, v) {
+		for how, out := range printtest.Printings(v) {
 			if f := leaked(out, k1, k2); f != "" {
 				t.Errorf("%s through %s leaks %q:\n%s", name, how, f, out)
 			}
@@ -164,7 +139,7 @@ func TestThreat18_UnexportedFieldsEveryVerb(t *testing.T) {
 		"holder":  holder{w, ring, *ring, ring.Entries()[0], keyring.WatchOptions{}},
 		"*holder": &holder{w, ring, *ring, ring.Entries()[1], keyring.WatchOptions{}},
 	} {
-		for how, out := range printings(t, v) {
+		for how, out := range printtest.Printings(v) {
 			if f := leaked(out, k1, k2); f != "" {
 				t.Errorf("%s through %s leaks %q:\n%s", name, how, f, out)
 			}

@@ -7,10 +7,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"satchel.dev/internal/hangtest"
+	"satchel.dev/internal/printtest"
 	"satchel.dev/keyring"
 	"satchel.dev/rotate"
 )
@@ -225,18 +224,8 @@ func TestThreat18_PrintingShowsOnlyIDs(t *testing.T) {
 		"Options": rotate.Options{Policy: day}, "exported fields": Exported{rt, s},
 		"slice": []any{rt, s},
 	}
-	verbs := []string{"%s", "%q", "%v", "%+v", "%#v", "%d", "%x", "%X", "%t", "%e", "%z"}
 	for name, v := range values {
-		var outs []string
-		for _, verb := range verbs {
-			outs = append(outs, fmt.Sprintf(verb, v))
-		}
-		var text, js bytes.Buffer
-		slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
-		slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "v", v)
-		b, _ := json.Marshal(v)
-		outs = append(outs, text.String(), js.String(), string(b))
-		for _, out := range outs {
+		for _, out := range printtest.Printings(v) {
 			for _, e := range keys {
 				secret := e.Key.ExportSecret()
 				paserk := e.Key.ExportPASERK()

@@ -95,8 +95,15 @@ type KeyPair struct {
 	Block []byte
 }
 
-// Format prints a KeyPair without its keys, whatever the verb.
+// Format prints a KeyPair without its keys, whatever the verb. Where fmt
+// cannot call it (a KeyPair, or Options, held in an unexported field) it
+// prints the fields, keys included: keep the Importer, not its Options.
 func (KeyPair) Format(f fmt.State, verb rune) { fmt.Fprint(f, "gorilla.KeyPair{…}") }
+
+// MarshalJSON encodes a KeyPair without its keys, so that encoding/json
+// and slog's JSONHandler do not write them as base64. It does not affect
+// decoding.
+func (KeyPair) MarshalJSON() ([]byte, error) { return []byte(`"gorilla.KeyPair{…}"`), nil }
 
 // Options describe the store whose cookies are adopted.
 type Options struct {
@@ -145,11 +152,30 @@ func (o Options) Format(f fmt.State, verb rune) {
 // Importer interface. It is immutable and safe for concurrent use, and it
 // prints without its keys in every format.
 type Importer struct {
-	codecs   []*securecookie.SecureCookie
+	codecs   *codecs // the keys, two pointers away
 	name     string
 	encoding Encoding
 	convert  func(map[any]any) (map[string]any, error)
 	expire   http.Cookie
+}
+
+// codecs holds the securecookie codecs, which hold the keys, one more
+// pointer away. Format cannot stop fmt where it walks an Importer's fields
+// itself (an Importer held in an unexported field): on a verb that does
+// not fit a pointer (%s, %q, %t...) fmt prints the pointer's target one
+// level deep, which for a plain slice of codecs was each codec's hash and
+// block key; here that level is this struct, whose pointer prints as an
+// address only.
+type codecs struct {
+	list *[]*securecookie.SecureCookie
+}
+
+// len is the number of codecs; zero for the zero Importer, which prints.
+func (c *codecs) len() int {
+	if c == nil {
+		return 0
+	}
+	return len(*c.list)
 }
 
 // New returns an Importer for cookies of the store opts describes. It
@@ -177,6 +203,7 @@ func New(opts Options) (*Importer, error) {
 		return nil, fmt.Errorf("gorilla: MaxAge %v is not a positive whole number of seconds", opts.MaxAge)
 	}
 	im := &Importer{name: opts.CookieName, encoding: opts.Encoding, convert: opts.Convert}
+	var list []*securecookie.SecureCookie
 	for i, kp := range opts.Keys {
 		if len(kp.Hash) == 0 {
 			return nil, fmt.Errorf("gorilla: key pair %d has no hash key", i+1)
@@ -193,8 +220,9 @@ func New(opts Options) (*Importer, error) {
 		c := securecookie.New(bytes.Clone(kp.Hash), block)
 		c.MaxAge(int(maxAge / time.Second))
 		c.SetSerializer(rawSerializer{})
-		im.codecs = append(im.codecs, c)
+		list = append(list, c)
 	}
+	im.codecs = &codecs{list: &list}
 	path := opts.Path
 	if path == "" {
 		path = "/"
@@ -220,7 +248,7 @@ func New(opts Options) (*Importer, error) {
 
 // Format prints the importer's cookie name and never its keys.
 func (im Importer) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "gorilla.Importer{cookie=%q keys=%d}", im.name, len(im.codecs))
+	fmt.Fprintf(f, "gorilla.Importer{cookie=%q keys=%d}", im.name, im.codecs.len())
 }
 
 // Expire returns the cookie that deletes the gorilla cookie: the same
@@ -258,7 +286,7 @@ func (im *Importer) open(tainted string) (map[string]any, error) {
 	var payload []byte
 	expired := false
 	ok := false
-	for _, c := range im.codecs {
+	for _, c := range *im.codecs.list {
 		// securecookie checks the length, the MAC (in constant time),
 		// then the timestamp, then decrypts: nothing unauthenticated is
 		// decrypted or decoded.

@@ -98,7 +98,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Format prints the options without SecretKey, whatever the verb.
+// Format prints the options without SecretKey, whatever the verb. Where
+// fmt cannot call it (Options held in an unexported field) it prints the
+// fields, SecretKey included: keep the Importer, not its Options.
 func (o Options) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "starlette.Options{CookieName:%q MaxAge:%v Path:%q Domain:%q HTTPSOnly:%v SameSite:%d}",
 		o.CookieName, o.MaxAge, o.Path, o.Domain, o.HTTPSOnly, o.SameSite)
@@ -108,7 +110,7 @@ func (o Options) Format(f fmt.State, verb rune) {
 // Importer interface. It is immutable and safe for concurrent use, and it
 // prints without its key in every format.
 type Importer struct {
-	key      [sha1.Size]byte // the derived signing key
+	key      *signingKey // the derived signing key, two pointers away
 	name     string
 	maxAge   int64 // seconds
 	path     string
@@ -116,6 +118,15 @@ type Importer struct {
 	secure   bool
 	sameSite http.SameSite
 	now      func() time.Time
+}
+
+// signingKey holds the derived key one more pointer away. Format cannot
+// stop fmt where it walks an Importer's fields itself (an Importer held in
+// an unexported field): there a plain array prints its bytes, and on a
+// verb that does not fit a pointer fmt prints the pointer's target one
+// level deep, where this second pointer prints as an address only.
+type signingKey struct {
+	k *[sha1.Size]byte
 }
 
 // New returns an Importer for cookies signed with opts.SecretKey. It
@@ -166,7 +177,8 @@ func New(opts Options) (*Importer, error) {
 	// itsdangerous's "django-concat" derivation with its default salt and
 	// digest: SHA-1(salt + "signer" + secret_key). Starlette passes
 	// str(secret_key), which itsdangerous encodes as UTF-8.
-	im.key = sha1.Sum([]byte("itsdangerous.Signer" + "signer" + opts.SecretKey))
+	sum := sha1.Sum([]byte("itsdangerous.Signer" + "signer" + opts.SecretKey))
+	im.key = &signingKey{k: &sum}
 	return im, nil
 }
 
@@ -231,7 +243,7 @@ func (im *Importer) open(tainted string, now time.Time) (map[string]any, error) 
 	if n, err := b64url.Decode(got[:], []byte(sig)); err != nil || n != sha1.Size {
 		return nil, fmt.Errorf("%w: malformed signature", ErrInvalid)
 	}
-	mac := hmac.New(sha1.New, im.key[:])
+	mac := hmac.New(sha1.New, im.key.k[:])
 	mac.Write([]byte(signed))
 	if !hmac.Equal(mac.Sum(nil), got[:]) {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalid)

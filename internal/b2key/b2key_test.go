@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 	"satchel.dev/internal/benchfix"
+	"satchel.dev/internal/printtest"
 )
 
 // TestFast guards the benchmark figures: if an x/crypto update changed
@@ -167,4 +168,18 @@ func BenchmarkKeyedHash(b *testing.B) {
 		}
 		report()
 	})
+}
+
+// TestStatePrintsNoSecretAnywhere extends TestStateNeverPrinted to slog's
+// Text and JSON handlers, slog.Default's output and encoding/json, with
+// the shared helper: the state's bytes, in any encoding, must not appear.
+func TestStatePrintsNoSecretAnywhere(t *testing.T) {
+	s := Precompute(56, bytes.Repeat([]byte{0x42}, 32))
+	if s == nil {
+		t.Skip("no fast path on this platform")
+	}
+	secret := s.m.b[stateH0 : stateH0+16]
+	printtest.Check(t, "*State", s, secret)
+	printtest.Check(t, "State", *s, secret)
+	printtest.CheckDefaultLog(t, []any{s, *s}, secret)
 }

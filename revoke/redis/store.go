@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -104,6 +105,17 @@ type Store struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+// Format prints the Store as its stream key, whatever the verb: not the
+// client (whose options may carry a password) nor the state the follower
+// changes while fmt would read it.
+func (s *Store) Format(f fmt.State, verb rune) {
+	if s == nil {
+		io.WriteString(f, "redis.Store(nil)")
+		return
+	}
+	fmt.Fprintf(f, "redis.Store{stream=%q}", s.cfg.Stream)
 }
 
 // New returns a Store that follows cfg.Stream in client into set and
