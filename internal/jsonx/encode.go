@@ -180,7 +180,7 @@ func appendObject[V any](w *Writer, dst []byte, m map[string]V, depth int) ([]by
 	dst = append(dst, '{')
 	for i, k := range keys {
 		var err error
-		if dst, err = appendKey(dst, k, i); err != nil {
+		if dst, err = AppendKey(dst, k, i); err != nil {
 			return dst, err
 		}
 		if dst, err = appendItem(w, dst, m[k], depth+1); err != nil {
@@ -222,8 +222,11 @@ func SortedKeys[V any](keys []string, m map[string]V) []string {
 	return keys
 }
 
-// appendKey writes the i-th member name of an object, with its comma.
-func appendKey(dst []byte, k string, i int) ([]byte, error) {
+// AppendKey writes the i-th member name of an object, with the comma
+// before it (i > 0) and the colon after it. It returns [ErrInvalidKey],
+// and dst unchanged, for a name that is not valid UTF-8: repaired names
+// could collide.
+func AppendKey(dst []byte, k string, i int) ([]byte, error) {
 	if !utf8.ValidString(k) {
 		return dst, ErrInvalidKey
 	}
@@ -466,7 +469,7 @@ func (w *Writer) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, erro
 	dst = append(dst, '{')
 	for i, e := range entries {
 		var err error
-		if dst, err = appendKey(dst, e.k, i); err != nil {
+		if dst, err = AppendKey(dst, e.k, i); err != nil {
 			return dst, err
 		}
 		var ev reflect.Value
