@@ -32,9 +32,7 @@ var (
 // [Unmarshal]. On failure it returns nil and an error that never holds
 // any part of v.
 func Marshal(v any) ([]byte, error) {
-	var w Writer
-	w.Reset(DefaultLimits)
-	b, err := w.Append(nil, v, 0)
+	b, err := AppendValue(nil, v)
 	if err != nil {
 		return nil, err
 	}
