@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"satchel.dev/internal/jsonx"
@@ -456,22 +455,16 @@ func appendClaims(dst []byte, c *Claims, t *claimTimes) ([]byte, error) {
 // name order, and checks each value at depth 1 (inside the top object).
 func appendExtra(dst []byte, extra map[string]json.RawMessage, w *jsonx.Writer) ([]byte, error) {
 	var inline [16]string
-	names := inline[:0]
-	for k := range extra {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := jsonx.SortedKeys(inline[:0], extra)
 	for _, k := range names {
 		if isReserved(k) {
 			return nil, fmt.Errorf("token: extra claim %q is reserved", k)
 		}
-		if !utf8.ValidString(k) {
+		// Index 1: each claim follows the registered ones, after a comma.
+		var err error
+		if dst, err = jsonx.AppendKey(dst, k, 1); err != nil {
 			return nil, fmt.Errorf("token: extra claim %q is not valid UTF-8", k)
 		}
-		dst = append(dst, ',')
-		dst = jsonx.AppendString(dst, k)
-		dst = append(dst, ':')
-		var err error
 		if dst, err = w.AppendRaw(dst, extra[k], 1); err != nil {
 			return nil, fmt.Errorf("token: extra claim %q breaks the strict JSON rules: %w", k, err)
 		}
@@ -487,27 +480,18 @@ func appendExtra(dst []byte, extra map[string]json.RawMessage, w *jsonx.Writer) 
 // value's type, never the value: session values may be secrets.
 func appendData(dst []byte, data map[string]any, w *jsonx.Writer) ([]byte, error) {
 	var inline [32]string
-	keys := inline[:0]
-	for k := range data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := jsonx.SortedKeys(inline[:0], data)
 	if err := w.AddItems(len(keys)); err != nil {
 		return nil, fmt.Errorf("token: session data breaks the claims limits: %w", err)
 	}
 	dst = append(dst, '{')
 	for i, k := range keys {
-		if !utf8.ValidString(k) {
+		var err error
+		if dst, err = jsonx.AppendKey(dst, k, i); err != nil {
 			// Two such keys could escape to the same JSON name.
 			return nil, fmt.Errorf("token: session key %q is not valid UTF-8", k)
 		}
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonx.AppendString(dst, k)
-		dst = append(dst, ':')
 		// The top object and data are two levels; the value nests below.
-		var err error
 		if dst, err = w.Append(dst, data[k], 2); err != nil {
 			return nil, fmt.Errorf("token: session value %q (%T) cannot be written as strict JSON: %w", k, data[k], err)
 		}

@@ -26,48 +26,49 @@ func benchValues(tb testing.TB) map[string][]benchfix.Item {
 	return out
 }
 
+// benchOp runs op as one sub-benchmark with allocations and CPU time
+// reported; op's error fails it.
+func benchOp(b *testing.B, name string, op func() error) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		report := benchfix.MeasureCPU(b)
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report()
+	})
+}
+
 // BenchmarkMarshalStruct encodes a struct-slice cart with the writer,
 // encoding/json, and encoding/json/v2 (go-json-experiment), each followed
 // by what Seal needs to know the result is within the limits: nothing for
 // the writer (it counts as it writes), a Valid pass for the others.
 func BenchmarkMarshalStruct(b *testing.B) {
 	for name, cart := range benchValues(b) {
-		b.Run("p="+name+"/impl=jsonx", func(b *testing.B) {
-			b.ReportAllocs()
-			var w jsonx.Writer
-			var buf []byte
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
-				w.Reset(jsonx.DefaultLimits)
-				var err error
-				if buf, err = w.Append(buf[:0], cart, 2); err != nil {
-					b.Fatal(err)
-				}
-			}
-			report()
+		var w jsonx.Writer
+		var buf []byte
+		benchOp(b, "p="+name+"/impl=jsonx", func() (err error) {
+			w.Reset(jsonx.DefaultLimits)
+			buf, err = w.Append(buf[:0], cart, 2)
+			return err
 		})
-		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
-			b.ReportAllocs()
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
-				out, err := json.Marshal(cart)
-				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
-					b.Fatal(err)
+		for _, impl := range []struct {
+			name    string
+			marshal func(any) ([]byte, error)
+		}{
+			{"encoding-json", json.Marshal},
+			{"json-v2", func(v any) ([]byte, error) { return jsonv2.Marshal(v) }},
+		} {
+			benchOp(b, "p="+name+"/impl="+impl.name, func() error {
+				out, err := impl.marshal(cart)
+				if err != nil {
+					return err
 				}
-			}
-			report()
-		})
-		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
-			b.ReportAllocs()
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
-				out, err := jsonv2.Marshal(cart)
-				if err != nil || jsonx.Valid(string(out), jsonx.DefaultLimits) != nil {
-					b.Fatal(err)
-				}
-			}
-			report()
-		})
+				return jsonx.Valid(string(out), jsonx.DefaultLimits)
+			})
+		}
 	}
 }
 
@@ -81,38 +82,18 @@ func BenchmarkUnmarshalStruct(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("p="+name+"/impl=jsonx", func(b *testing.B) {
-			b.ReportAllocs()
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
+		for _, impl := range []struct {
+			name      string
+			unmarshal func([]byte, any) error
+		}{
+			{"jsonx", jsonx.Unmarshal},
+			{"encoding-json", json.Unmarshal},
+			{"json-v2", func(data []byte, v any) error { return jsonv2.Unmarshal(data, v) }},
+		} {
+			benchOp(b, "p="+name+"/impl="+impl.name, func() error {
 				var out []benchfix.Item
-				if err := jsonx.Unmarshal(data, &out); err != nil {
-					b.Fatal(err)
-				}
-			}
-			report()
-		})
-		b.Run("p="+name+"/impl=encoding-json", func(b *testing.B) {
-			b.ReportAllocs()
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
-				var out []benchfix.Item
-				if err := json.Unmarshal(data, &out); err != nil {
-					b.Fatal(err)
-				}
-			}
-			report()
-		})
-		b.Run("p="+name+"/impl=json-v2", func(b *testing.B) {
-			b.ReportAllocs()
-			report := benchfix.MeasureCPU(b)
-			for b.Loop() {
-				var out []benchfix.Item
-				if err := jsonv2.Unmarshal(data, &out); err != nil {
-					b.Fatal(err)
-				}
-			}
-			report()
-		})
+				return impl.unmarshal(data, &out)
+			})
+		}
 	}
 }

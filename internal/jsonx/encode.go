@@ -32,9 +32,7 @@ var (
 // [Unmarshal]. On failure it returns nil and an error that never holds
 // any part of v.
 func Marshal(v any) ([]byte, error) {
-	var w Writer
-	w.Reset(DefaultLimits)
-	b, err := w.Append(nil, v, 0)
+	b, err := AppendValue(nil, v)
 	if err != nil {
 		return nil, err
 	}
@@ -129,98 +127,78 @@ func (w *Writer) Append(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return w.AppendRaw(dst, v, depth)
 	case []string:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if err := w.open(depth, len(v)); err != nil {
-			return dst, err
-		}
-		dst = append(dst, '[')
-		for i, s := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, s)
-		}
-		return append(dst, ']'), nil
+		return appendList(w, dst, v, depth)
 	case []any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if err := w.open(depth, len(v)); err != nil {
-			return dst, err
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = w.Append(dst, e, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendList(w, dst, v, depth)
 	case map[string]any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if err := w.open(depth, len(v)); err != nil {
-			return dst, err
-		}
-		var inline [16]string
-		keys := sortKeys(inline[:0], v)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			var err error
-			if dst, err = appendKey(dst, k, i); err != nil {
-				return dst, err
-			}
-			if dst, err = w.Append(dst, v[k], depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
+		return appendObject(w, dst, v, depth)
 	case map[string]string:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if err := w.open(depth, len(v)); err != nil {
-			return dst, err
-		}
-		var inline [16]string
-		keys := sortKeys(inline[:0], v)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			var err error
-			if dst, err = appendKey(dst, k, i); err != nil {
-				return dst, err
-			}
-			dst = AppendString(dst, v[k])
-		}
-		return append(dst, '}'), nil
+		return appendObject(w, dst, v, depth)
 	case time.Time:
 		return appendTime(dst, v)
 	case []map[string]any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if err := w.open(depth, len(v)); err != nil {
-			return dst, err
-		}
-		dst = append(dst, '[')
-		for i, m := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = w.Append(dst, m, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendList(w, dst, v, depth)
 	}
 	return w.appendReflect(dst, reflect.ValueOf(v), depth)
+}
+
+// appendList writes a []string, []any or []map[string]any as a JSON
+// array (null when nil), each element one level deeper.
+func appendList[E any](w *Writer, dst []byte, v []E, depth int) ([]byte, error) {
+	if v == nil {
+		return append(dst, "null"...), nil
+	}
+	if err := w.open(depth, len(v)); err != nil {
+		return dst, err
+	}
+	dst = append(dst, '[')
+	for i, e := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = appendItem(w, dst, e, depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendObject writes a map[string]any or map[string]string as a JSON
+// object in sorted key order (null when nil), each value one level deeper.
+func appendObject[V any](w *Writer, dst []byte, m map[string]V, depth int) ([]byte, error) {
+	if m == nil {
+		return append(dst, "null"...), nil
+	}
+	if err := w.open(depth, len(m)); err != nil {
+		return dst, err
+	}
+	var inline [16]string
+	keys := SortedKeys(inline[:0], m)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		var err error
+		if dst, err = AppendKey(dst, k, i); err != nil {
+			return dst, err
+		}
+		if dst, err = appendItem(w, dst, m[k], depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendItem writes one element or member value of appendList or
+// appendObject: a string directly, anything else (an interface or a map,
+// which convert to any without allocating) through Append. It calls
+// Append rather than taking the writer as a callback: a function value
+// that receives w would make every caller's Writer escape to the heap
+// (one more allocation per Seal).
+func appendItem[T any](w *Writer, dst []byte, v T, depth int) ([]byte, error) {
+	if s, ok := any(v).(string); ok {
+		return AppendString(dst, s), nil
+	}
+	return w.Append(dst, any(v), depth)
 }
 
 // open counts one object or array with n members at depth.
@@ -231,7 +209,10 @@ func (w *Writer) open(depth, n int) error {
 	return w.d.AddItems(n)
 }
 
-func sortKeys[V any](keys []string, m map[string]V) []string {
+// SortedKeys appends the keys of m to keys, sorts them and returns the
+// result; pass a slice over a stack array to sort small maps without an
+// allocation.
+func SortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -239,8 +220,11 @@ func sortKeys[V any](keys []string, m map[string]V) []string {
 	return keys
 }
 
-// appendKey writes the i-th member name of an object, with its comma.
-func appendKey(dst []byte, k string, i int) ([]byte, error) {
+// AppendKey writes the i-th member name of an object, with the comma
+// before it (i > 0) and the colon after it. It returns [ErrInvalidKey],
+// and dst unchanged, for a name that is not valid UTF-8: repaired names
+// could collide.
+func AppendKey(dst []byte, k string, i int) ([]byte, error) {
 	if !utf8.ValidString(k) {
 		return dst, ErrInvalidKey
 	}
@@ -446,14 +430,8 @@ func (w *Writer) appendArray(dst []byte, v reflect.Value, depth int) ([]byte, er
 // values are copied out of the map through two reused reflect.Values and
 // one slice, not one allocation per entry.
 func (w *Writer) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
-	if v.CanInterface() {
-		// The common types take the path without reflection (a map is a
-		// pointer, so this conversion does not allocate).
-		switch m := v.Interface().(type) {
-		case map[string]any, map[string]string:
-			return w.Append(dst, m, depth)
-		}
-	}
+	// map[string]any and map[string]string never get here: appendReflect
+	// sends them to the type switch first.
 	n := v.Len()
 	if err := w.open(depth, n); err != nil {
 		return dst, err
@@ -489,7 +467,7 @@ func (w *Writer) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, erro
 	dst = append(dst, '{')
 	for i, e := range entries {
 		var err error
-		if dst, err = appendKey(dst, e.k, i); err != nil {
+		if dst, err = AppendKey(dst, e.k, i); err != nil {
 			return dst, err
 		}
 		var ev reflect.Value

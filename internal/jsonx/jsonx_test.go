@@ -235,3 +235,32 @@ func TestObjectKeysAndStrings(t *testing.T) {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestWriterCommonTypesDoNotAllocate guards the fast path for the common
+// types: a Writer on the caller's stack stays there (token.Seal keeps one
+// on its stack), and maps of up to 16 keys sort on the stack. Passing the
+// writer to a function value, for one, makes it escape: Seal went from 2
+// to 3 allocations.
+func TestWriterCommonTypesDoNotAllocate(t *testing.T) {
+	v := map[string]any{
+		"a": []string{"x", "y"},
+		"b": map[string]string{"k": "v", "j": "w"},
+		"c": []any{"s", true, nil},
+		"d": []map[string]any{{"e": "f"}},
+	}
+	buf := make([]byte, 0, 256)
+	allocs := testing.AllocsPerRun(100, func() {
+		var w jsonx.Writer
+		w.Reset(jsonx.DefaultLimits)
+		var err error
+		if buf, err = w.Append(buf[:0], v, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if want := `{"a":["x","y"],"b":{"j":"w","k":"v"},"c":["s",true,null],"d":[{"e":"f"}]}`; string(buf) != want {
+		t.Fatalf("Append = %s, want %s", buf, want)
+	}
+	if allocs != 0 {
+		t.Fatalf("Append of common types allocated %.0f times, want 0", allocs)
+	}
+}
