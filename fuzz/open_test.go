@@ -46,11 +46,18 @@ func openSeeds(tb testing.TB) []string {
 		"v4.local."+body+"\n."+footer,
 		"v4.local."+body+"\r\n."+footer,
 		"v4.local. "+body+"."+footer,
-		"v4.local."+strings.ReplaceAll(body, "-", "+")+"."+footer,
-		"v4.local."+strings.ReplaceAll(body, "_", "/")+"."+footer,
 		"v4.local.."+footer,
 		"",
 	)
+	// The standard alphabet's '+' and '/' for base64url's '-' and '_'.
+	// A body with no '-' (or no '_') would give the good token back, which
+	// opens: that happens for about one random nonce in a hundred, so the
+	// variant is made only when it differs.
+	for _, swap := range [][2]string{{"-", "+"}, {"_", "/"}} {
+		if changed := strings.ReplaceAll(body, swap[0], swap[1]); changed != body {
+			seeds = append(seeds, "v4.local."+changed+"."+footer)
+		}
+	}
 	return seeds
 }
 
