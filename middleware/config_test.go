@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
 	"satchel.dev/token"
@@ -181,7 +182,7 @@ func TestLeewayToleratesClockSkew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			behind := newManager(t, ring, middleware.Config{
 				Leeway: tt.leeway,
 				Now:    func() time.Time { return t0 },

@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
 	"satchel.dev/token"
@@ -91,7 +91,7 @@ type harness struct {
 	srv    *httptest.Server
 	client *http.Client
 	url    *url.URL
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 // newHarness starts a server. cfg.Now and cfg.Logger default to the
@@ -105,7 +105,7 @@ func newHarness(t *testing.T, cfg middleware.Config, h http.Handler) *harness {
 // clock, say).
 func newHarnessWith(t *testing.T, cfg middleware.Config, app func(*harness) http.Handler) *harness {
 	t.Helper()
-	hs := &harness{t: t, clock: newClock(), logs: &syncBuffer{}}
+	hs := &harness{t: t, clock: newClock(), logs: &logbuf.Buffer{}}
 	hs.src = newSource(newRing(t, newKey(t)))
 	if cfg.Now == nil {
 		cfg.Now = hs.clock.Now
@@ -176,24 +176,6 @@ func (hs *harness) setJar(pairs ...string) {
 	}
 	jar.SetCookies(hs.url, cs)
 	hs.client.Jar = jar
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // kv is a small test app: /set?k=v&k2=v2 sets string values, /get?k=key

@@ -19,6 +19,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
 	"satchel.dev/revoke"
@@ -56,7 +57,7 @@ type fleet struct {
 	t     *testing.T
 	ring  *keyring.Ring
 	redis *redistest.Server
-	logs  *redistest.LogBuffer
+	logs  *logbuf.Buffer
 
 	mu      sync.Mutex
 	servers []*appServer // live ones
@@ -276,7 +277,7 @@ func TestThreat20_FleetSignOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fleet{t: t, ring: ring, redis: redistest.Start(t), logs: &redistest.LogBuffer{}}
+	f := &fleet{t: t, ring: ring, redis: redistest.Start(t), logs: &logbuf.Buffer{}}
 	for i := range 3 {
 		f.startApp("app" + strconv.Itoa(i))
 	}

@@ -1,37 +1,17 @@
 package redis_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/internal/printtest"
 	revokeredis "satchel.dev/revoke/redis"
 )
-
-// syncBuffer is a bytes.Buffer that the Store's follower may write to
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestStorePrintsNoPassword prints a Store whose go-redis client carries
 // a password, and its Config, every way a program might log them (every
@@ -43,7 +23,7 @@ func TestStorePrintsNoPassword(t *testing.T) {
 	password := "redis-password-for-print-test"
 	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", Username: "satchel", Password: password})
 	defer c.Close()
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	cfg := revokeredis.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	s, err := revokeredis.New(c, newSet(t), cfg)
 	if err != nil {

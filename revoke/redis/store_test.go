@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/revoke"
 	revokeredis "satchel.dev/revoke/redis"
 	"satchel.dev/revoke/redis/redistest"
@@ -159,7 +160,7 @@ func TestThreat21_PoisonedStream(t *testing.T) {
 		Values: []any{"v", "1", "kind", "session", "id", good, "exp", time.Now().Add(time.Hour).Unix()}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var logs redistest.LogBuffer
+	var logs logbuf.Buffer
 	s, set := newStore(t, c, revokeredis.Config{Logger: logs.Logger()})
 	if !s.Revoked(good, "", time.Now()) {
 		t.Fatal("the good entry after the bad ones was not applied")
@@ -193,7 +194,7 @@ func TestWrongKeyType(t *testing.T) {
 	if err := c.Set(ctx, revokeredis.DefaultStream, "not a stream", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var logs redistest.LogBuffer
+	var logs logbuf.Buffer
 	set := newSet(t)
 	s, err := revokeredis.New(c, set, revokeredis.Config{Logger: logs.Logger(), StaleAfter: time.Second})
 	if err != nil {
@@ -222,7 +223,7 @@ func TestWrongKeyType(t *testing.T) {
 func TestThreat21_RedisDown(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
-	var logs redistest.LogBuffer
+	var logs logbuf.Buffer
 	cfg := revokeredis.Config{Logger: logs.Logger(), StaleAfter: time.Second, PublishTimeout: 200 * time.Millisecond}
 	a, _ := newStore(t, r.Client(t), cfg)
 	b, _ := newStore(t, r.Client(t), revokeredis.Config{StaleAfter: time.Second})
@@ -365,7 +366,7 @@ func TestPartition(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	p := redistest.NewProxy(t, r.Addr())
-	var logs redistest.LogBuffer
+	var logs logbuf.Buffer
 	// No read timeout on the client, but contexts honoured: the Store
 	// bounds its own reads.
 	cut := goredis.NewClient(&goredis.Options{Addr: p.Addr(), DialTimeout: 200 * time.Millisecond,

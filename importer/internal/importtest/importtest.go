@@ -7,7 +7,6 @@
 package importtest
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"satchel.dev/internal/logbuf"
 	"satchel.dev/keyring"
 	"satchel.dev/middleware"
 )
@@ -28,7 +28,7 @@ type Site struct {
 	client *http.Client
 	url    *url.URL
 	legacy string // the legacy cookie's name
-	logs   syncBuffer
+	logs   logbuf.Buffer
 
 	mu      sync.Mutex
 	seen    []map[string]any // the session each request's handler saw
@@ -137,21 +137,3 @@ func (s *Site) Adopted(setCookies []string) (sealed, deleted bool) {
 
 // Logs returns all that the middleware has logged so far.
 func (s *Site) Logs() string { return s.logs.String() }
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

@@ -10,9 +10,7 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -153,31 +151,6 @@ func (r *Server) Client(t testing.TB) *goredis.Client {
 	})
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// LogBuffer collects log output from several goroutines.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p; it is safe for concurrent use.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// Logger returns a text logger at debug level that writes to l.
-func (l *LogBuffer) Logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // WaitFor polls cond every millisecond until it holds or d passes, and
